@@ -1,0 +1,245 @@
+//! The channel's state: a ring of fixed-size slots over byte storage, plus the flags of the
+//! wake protocol. Plain `&mut self` methods with no locking and no calls out, so the rules can
+//! be unit-tested without threads; [`Channel`](crate::Channel) puts this behind the lock.
+//!
+//! Slot `i` starts at byte `i * (SLOT_HEADER + max_frame)`: tag (u32 LE), length (u32 LE),
+//! payload. Ownership: every field is owned by whoever holds the lock; nothing is read outside.
+
+use crate::{Config, ConfigError, Overflow, PushError, RecvError, Stats, WakeHook, SLOT_HEADER};
+
+/// Where a delivered frame landed: its tag and payload length in the destination buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The producer's tag (CAN identifier, chip select, port...).
+    pub tag: u32,
+    /// Payload length; the payload is `dest[..len]`.
+    pub len: usize,
+}
+
+pub(crate) struct State<S> {
+    storage: S,
+    config: Config,
+    head: usize,
+    len: usize,
+    closed: bool,
+    /// A receive operation is parked (between its `Pending` and its completion).
+    pub(crate) receiver_parked: bool,
+    /// The parked receiver wants the hook called on the next empty -> non-empty transition.
+    armed: bool,
+    /// A sender is parked waiting for room; the next full -> not-full transition wakes it.
+    space_armed: bool,
+    hook: Option<WakeHook>,
+    stats: Stats,
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
+    pub(crate) fn new(storage: S, config: Config) -> Result<Self, ConfigError> {
+        let needed = config.validate()?;
+        let got = storage.as_ref().len();
+        if got < needed {
+            return Err(ConfigError::StorageTooSmall { needed, got });
+        }
+        Ok(Self::new_unchecked(storage, config))
+    }
+}
+
+impl<S> State<S> {
+    /// For `const` construction; the caller has checked the storage length.
+    pub(crate) const fn new_unchecked(storage: S, config: Config) -> Self {
+        Self {
+            storage,
+            config,
+            head: 0,
+            len: 0,
+            closed: false,
+            receiver_parked: false,
+            armed: false,
+            space_armed: false,
+            hook: None,
+            stats: Stats {
+                sent: 0,
+                received: 0,
+                dropped: 0,
+                overwritten: 0,
+                rejected: 0,
+                high_water: 0,
+            },
+        }
+    }
+
+    pub(crate) fn config(&self) -> Config {
+        self.config
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats
+    }
+    pub(crate) fn set_hook(&mut self, hook: Option<WakeHook>) {
+        self.hook = hook;
+    }
+
+    /// The hook to call after the lock is released, if `flag` was set (and clears it).
+    fn take_wake(flag: &mut bool, hook: Option<WakeHook>) -> Option<WakeHook> {
+        core::mem::take(flag).then_some(hook).flatten()
+    }
+
+    /// Closes the channel. Everything parked must re-check, so both flags fire.
+    pub(crate) fn close(&mut self) -> Option<WakeHook> {
+        self.closed = true;
+        let recv = Self::take_wake(&mut self.armed, self.hook);
+        let send = Self::take_wake(&mut self.space_armed, self.hook);
+        recv.or(send)
+    }
+
+    /// Leaves the parked state: the receiver was cancelled, closed or dropped.
+    pub(crate) fn unpark_receiver(&mut self) {
+        self.receiver_parked = false;
+        self.armed = false;
+    }
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
+    fn slot_offset(&self, index: usize) -> usize {
+        (index % self.config.capacity) * self.config.slot_len()
+    }
+
+    /// Queues one frame. On success returns the hook to call once the lock is released, if
+    /// this push turned an armed, empty channel non-empty (and disarms it).
+    pub(crate) fn push(&mut self, tag: u32, payload: &[u8]) -> Result<Option<WakeHook>, PushError> {
+        if self.closed {
+            return Err(PushError::Closed);
+        }
+        let max_frame = self.config.max_frame;
+        if payload.len() > max_frame {
+            self.stats.rejected += 1;
+            return Err(PushError::Oversize {
+                len: payload.len(),
+                max_frame,
+            });
+        }
+        if self.len == self.config.capacity {
+            match self.config.overflow {
+                Overflow::Reject => {
+                    self.stats.dropped += 1;
+                    return Err(PushError::Full);
+                }
+                Overflow::DropOldest => {
+                    self.head = (self.head + 1) % self.config.capacity;
+                    self.len -= 1;
+                    self.stats.overwritten += 1;
+                }
+            }
+        }
+        let at = self.slot_offset(self.head + self.len);
+        let slot = &mut self.storage.as_mut()[at..at + SLOT_HEADER + payload.len()];
+        slot[..4].copy_from_slice(&tag.to_le_bytes());
+        // max_frame <= MAX_FRAME_LIMIT, so the length always fits in a u32.
+        slot[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        slot[SLOT_HEADER..].copy_from_slice(payload);
+        self.len += 1;
+        self.stats.sent += 1;
+        self.stats.high_water = self.stats.high_water.max(self.len as u64);
+        // Only the empty -> non-empty edge wakes: later pushes find `armed` already cleared.
+        Ok(if self.len == 1 {
+            Self::take_wake(&mut self.armed, self.hook)
+        } else {
+            None
+        })
+    }
+
+    /// The waiting send's step: queue the frame, or, when the channel is full and its policy
+    /// rejects, arm for room and return `Ok(None)` ("parked") instead of dropping. A parked
+    /// send is not counted as dropped. `Ok(Some(wake))` when queued.
+    pub(crate) fn send_or_park(
+        &mut self,
+        tag: u32,
+        payload: &[u8],
+    ) -> Result<Option<Option<WakeHook>>, PushError> {
+        let full = self.len == self.config.capacity;
+        let fits = payload.len() <= self.config.max_frame;
+        if full && fits && !self.closed && self.config.overflow == Overflow::Reject {
+            self.space_armed = true;
+            return Ok(None);
+        }
+        self.push(tag, payload).map(Some)
+    }
+
+    /// Tag and length of the head frame, if any.
+    fn head_frame(&self) -> Option<Frame> {
+        if self.len == 0 {
+            return None;
+        }
+        let at = self.slot_offset(self.head);
+        let s = self.storage.as_ref();
+        let word = |o: usize| u32::from_le_bytes([s[o], s[o + 1], s[o + 2], s[o + 3]]);
+        Some(Frame {
+            tag: word(at),
+            len: word(at + 4) as usize,
+        })
+    }
+
+    /// Takes the head frame into `dest` (which must hold it; otherwise the frame stays).
+    /// Returns the frame and the hook to call after unlocking if a parked sender now has room.
+    /// `Empty` / `Closed` when there is nothing; `Closed` only once drained.
+    pub(crate) fn pop_into(
+        &mut self,
+        dest: &mut [u8],
+    ) -> Result<(Frame, Option<WakeHook>), RecvError> {
+        let Some(frame) = self.head_frame() else {
+            return Err(if self.closed {
+                RecvError::Closed
+            } else {
+                RecvError::Empty
+            });
+        };
+        if dest.len() < frame.len {
+            return Err(RecvError::BufferTooSmall {
+                needed: frame.len,
+                got: dest.len(),
+            });
+        }
+        let at = self.slot_offset(self.head) + SLOT_HEADER;
+        dest[..frame.len].copy_from_slice(&self.storage.as_ref()[at..at + frame.len]);
+        let was_full = self.len == self.config.capacity;
+        self.head = (self.head + 1) % self.config.capacity;
+        self.len -= 1;
+        self.stats.received += 1;
+        let wake = if was_full {
+            Self::take_wake(&mut self.space_armed, self.hook)
+        } else {
+            None
+        };
+        Ok((frame, wake))
+    }
+
+    /// The receive step of the wake protocol, atomically: take a frame if one is queued,
+    /// otherwise report closed, otherwise arm and park. `parked` says whether the caller is
+    /// the receiver already parked here (a re-check after a wake-up) or a new one.
+    pub(crate) fn recv_or_park(
+        &mut self,
+        parked: bool,
+        dest: &mut [u8],
+    ) -> Result<(Frame, Option<WakeHook>), RecvError> {
+        if !parked && self.receiver_parked {
+            return Err(RecvError::Busy);
+        }
+        match self.pop_into(dest) {
+            Err(RecvError::Empty) => {
+                // Register, in the same critical section as the check: no push can slip
+                // between "saw empty" and "armed", so no wake-up is lost.
+                self.receiver_parked = true;
+                self.armed = true;
+                Err(RecvError::Empty)
+            }
+            other => {
+                self.unpark_receiver();
+                other
+            }
+        }
+    }
+}
