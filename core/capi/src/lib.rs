@@ -154,7 +154,7 @@ pub unsafe extern "C" fn awaitq_close(ch: *const awaitq_channel_t) -> awaitq_sta
 #[no_mangle]
 pub unsafe extern "C" fn awaitq_is_closed(ch: *const awaitq_channel_t) -> bool {
     // SAFETY: the caller passes null or a live channel.
-    unsafe { channel(ch) }.is_none_or(|ch| ch.is_closed())
+    unsafe { channel(ch) }.map_or(true, |ch| ch.is_closed())
 }
 
 /// Frames queued now (0 for null).
