@@ -36,6 +36,8 @@ mod op;
 mod state;
 mod stats;
 mod sync;
+#[cfg(test)]
+mod testutil;
 pub mod wake;
 
 pub use channel::Channel;

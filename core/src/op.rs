@@ -175,3 +175,6 @@ impl SendOp {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

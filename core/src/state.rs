@@ -243,3 +243,6 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
