@@ -24,6 +24,7 @@
 //! | [`Channel`] | the queue behind a critical section |
 //! | [`wake`] | the wake hook and the protocol's races |
 //! | [`RecvOp`], [`SendOp`], [`Step`] | the awaitable state machine |
+//! | [`cont`]: [`Continuation`], [`Host`], [`ContStep`] | native continuations: awaits chained by native code |
 //! | [`Stats`], errors | counters and every failure |
 #![cfg_attr(not(any(test, loom)), no_std)]
 #![forbid(unsafe_code)]
@@ -31,6 +32,7 @@
 
 mod channel;
 mod config;
+pub mod cont;
 mod error;
 mod op;
 mod state;
@@ -43,6 +45,10 @@ pub mod wake;
 pub use channel::Channel;
 pub use config::{
     Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, SLOT_HEADER,
+};
+pub use cont::{
+    AddCursor, ContError, ContInput, ContPhase, ContStep, Continuation, ExcType, Host, Inner,
+    Started,
 };
 pub use error::{ConfigError, PushError, RecvError};
 pub use op::{Phase, RecvOp, RecvStep, Resume, SendOp, SendStep, Step};
