@@ -20,6 +20,11 @@ pub struct Exc {
     pub context: Option<Box<Exc>>,
 }
 
+/// The driver's `send(None)`.
+pub fn send_none(host: &mut TestHost, cont: &Continuation<Ent>) -> S {
+    host.resume(cont, ContInput::Send(None))
+}
+
 pub fn exc(msg: &'static str) -> Exc {
     Exc { msg, context: None }
 }
