@@ -224,38 +224,4 @@ pub static PRODUCER_API: awaitq_producer_api_t = awaitq_producer_api_t {
 };
 
 #[cfg(test)]
-mod tests {
-    extern crate std;
-    use super::*;
-    use awaitq_core::{Config, Overflow};
-    use awaitq_status_t::*;
-
-    #[test]
-    fn push_statuses() {
-        let cfg = Config::new(1, 4, Overflow::Reject);
-        let ch =
-            RawChannel::new(Storage::Owned(std::vec![0; cfg.storage_len()].into()), cfg).unwrap();
-        let p = as_c_ptr(&ch);
-        // SAFETY: `p` points to `ch`, alive for the whole test; payloads are valid slices.
-        unsafe {
-            assert_eq!(awaitq_push(p, 1, b"ab".as_ptr(), 2), AWAITQ_OK);
-            assert_eq!(awaitq_push(p, 1, b"ab".as_ptr(), 2), AWAITQ_FULL);
-            assert_eq!(awaitq_push(p, 1, b"abcde".as_ptr(), 5), AWAITQ_OVERSIZE);
-            assert_eq!(awaitq_push(p, 1, core::ptr::null(), 3), AWAITQ_INVALID);
-            assert_eq!(
-                awaitq_push(core::ptr::null(), 1, b"a".as_ptr(), 1),
-                AWAITQ_INVALID
-            );
-            assert_eq!(awaitq_len(p), 1);
-            let mut st = Stats::default();
-            assert_eq!(awaitq_stats(p, &mut st), AWAITQ_OK);
-            assert_eq!((st.sent, st.dropped, st.rejected), (1, 1, 1));
-            assert_eq!(awaitq_close(p), AWAITQ_OK);
-            assert!(awaitq_is_closed(p));
-            assert_eq!(
-                (PRODUCER_API.push)(p, 1, core::ptr::null(), 0),
-                AWAITQ_CLOSED
-            );
-        }
-    }
-}
+mod tests;
