@@ -125,6 +125,27 @@ impl Ent {
         self.close_err = Some(msg);
         self
     }
+    /// The scripted inner's answer to a send (`thrown` = None) or a throw.
+    pub fn step(&mut self, sent: V, thrown: Option<Exc>) -> Inner<V, Exc> {
+        let act = self
+            .acts
+            .pop_front()
+            .unwrap_or_else(|| panic!("entry {}: script ran out", self.id));
+        match (act, thrown) {
+            (Act::Yield(n), _) => Inner::Yielded(Some(n)),
+            (Act::Return(n), _) => Inner::Returned(Some(n)),
+            (Act::ReturnSent, None) => Inner::Returned(sent),
+            (Act::Raise(msg), None) => Inner::Raised(exc(msg)),
+            // Raised while handling the thrown one.
+            (Act::Raise(msg), Some(t)) => Inner::Raised(Exc {
+                msg,
+                context: Some(Box::new(t)),
+            }),
+            (Act::Reraise, Some(t)) => Inner::Raised(t),
+            (act, thrown) => panic!("entry {}: {act:?} cannot answer {thrown:?}", self.id),
+        }
+    }
+
     pub fn inner_calls(mut self, cbs: impl IntoIterator<Item = Cb>) -> Self {
         self.inner_calls.extend(cbs);
         self
@@ -238,23 +259,7 @@ impl<'c> TestHost<'c> {
         if let Err(e) = self.run_cbs(calls, None) {
             return Inner::Raised(e);
         }
-        let act = entry
-            .acts
-            .pop_front()
-            .unwrap_or_else(|| panic!("entry {}: script ran out", entry.id));
-        match (act, thrown) {
-            (Act::Yield(n), _) => Inner::Yielded(Some(n)),
-            (Act::Return(n), _) => Inner::Returned(Some(n)),
-            (Act::ReturnSent, None) => Inner::Returned(sent),
-            (Act::Raise(msg), None) => Inner::Raised(exc(msg)),
-            // Raised while handling the thrown one.
-            (Act::Raise(msg), Some(t)) => Inner::Raised(Exc {
-                msg,
-                context: Some(Box::new(t)),
-            }),
-            (Act::Reraise, Some(t)) => Inner::Raised(t),
-            (act, thrown) => panic!("entry {}: {act:?} cannot answer {thrown:?}", entry.id),
-        }
+        entry.step(sent, thrown)
     }
 }
 
