@@ -62,7 +62,10 @@ enum CbKind {
     Cancel,
 }
 
-fn spec() -> impl Strategy<Value = (Start, Vec<Act>, Vec<CbKind>, ErrCb, bool)> {
+/// One entry: its start, inner script, result callback, error callback, whether close fails.
+type Spec = (Start, Vec<Act>, Vec<CbKind>, ErrCb, bool);
+
+fn spec() -> impl Strategy<Value = Spec> {
     let cb = prop_oneof![
         4 => Just(CbKind::Save),
         1 => Just(CbKind::Fail),
@@ -91,7 +94,7 @@ fn drive() -> impl Strategy<Value = Drive> {
 /// Builds entry `id`; an `Add` callback queues a plain entry numbered from `*next_id`.
 fn build(
     id: u32,
-    (start, acts, cbs, on_error, close_fails): (Start, Vec<Act>, Vec<CbKind>, ErrCb, bool),
+    (start, acts, cbs, on_error, close_fails): Spec,
     next_id: &mut u32,
     starts: &mut HashMap<u32, bool>,
 ) -> Ent {
@@ -117,7 +120,7 @@ fn build(
     e
 }
 
-fn run(specs: Vec<(Start, Vec<Act>, Vec<CbKind>, ErrCb, bool)>, drives: Vec<Drive>) {
+fn run(specs: Vec<Spec>, drives: Vec<Drive>) {
     let mut next_id = 1000;
     let mut starts = HashMap::new();
     let entries: Vec<Ent> = specs
@@ -203,10 +206,8 @@ fn run(specs: Vec<(Start, Vec<Act>, Vec<CbKind>, ErrCb, bool)>, drives: Vec<Driv
             Ev::Start(id) => {
                 fresh.insert(*id, true);
             }
-            Ev::Send(id, v) => {
-                if fresh.insert(*id, false) == Some(true) {
-                    assert_eq!(*v, None, "entry {id} started with a value");
-                }
+            Ev::Send(id, v) if fresh.insert(*id, false) == Some(true) => {
+                assert_eq!(*v, None, "entry {id} started with a value");
             }
             _ => {}
         }
