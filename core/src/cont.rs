@@ -156,6 +156,8 @@ pub enum ContError {
     Finished,
     /// The object given to await has neither `__await__` nor the iterator protocol.
     NotAwaitable,
+    /// `async with` on an object without `__aenter__`/`__aexit__`.
+    NotAsyncContextManager,
     /// A C callback returned -1 without raising anything.
     NoException,
     /// The C API asked to unpack more saved values than were saved.
@@ -184,7 +186,9 @@ impl ContError {
     /// The exception type to raise.
     pub const fn exc_type(&self) -> ExcType {
         match self {
-            Self::NonNoneStart | Self::NotAwaitable => ExcType::TypeError,
+            Self::NonNoneStart | Self::NotAwaitable | Self::NotAsyncContextManager => {
+                ExcType::TypeError
+            }
             Self::Running => ExcType::ValueError,
             Self::Exhausted | Self::Finished => ExcType::RuntimeError,
             Self::NoException | Self::TooFewValues { .. } => ExcType::SystemError,
@@ -202,6 +206,9 @@ impl fmt::Display for ContError {
             Self::Exhausted => f.write_str("cannot reuse already awaited awaitable"),
             Self::Finished => f.write_str("awaitable has finished: nothing more can be added"),
             Self::NotAwaitable => f.write_str("object can't be used in 'await' expression"),
+            Self::NotAsyncContextManager => {
+                f.write_str("object does not support the asynchronous context manager protocol")
+            }
             Self::NoException => f.write_str("callback returned -1 without raising an exception"),
             Self::TooFewValues { saved, wanted } => {
                 write!(f, "cannot unpack {wanted} values: only {saved} saved")

@@ -336,6 +336,11 @@ fn errors_have_fixed_texts_and_exception_types() {
             "object can't be used in 'await' expression",
         ),
         (
+            ContError::NotAsyncContextManager,
+            ExcType::TypeError,
+            "object does not support the asynchronous context manager protocol",
+        ),
+        (
             ContError::NoException,
             ExcType::SystemError,
             "callback returned -1 without raising an exception",
