@@ -1,0 +1,123 @@
+// The `awaitq` module: its exceptions, the error -> exception mapping, shared argument checks.
+#include "py/objexcept.h"
+#include "py/objint.h"
+#include "py/runtime.h"
+
+#include "awaitq_mp.h"
+#include "internal.h"
+
+// awaitq.Error(Exception), awaitq.ChannelClosed(Error), awaitq.ChannelFull(Error).
+MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_Error, MP_QSTR_Error, MP_TYPE_FLAG_NONE,
+    make_new, mp_obj_exception_make_new,
+    print, mp_obj_exception_print,
+    attr, mp_obj_exception_attr,
+    parent, &mp_type_Exception
+    );
+MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_ChannelClosed, MP_QSTR_ChannelClosed, MP_TYPE_FLAG_NONE,
+    make_new, mp_obj_exception_make_new,
+    print, mp_obj_exception_print,
+    attr, mp_obj_exception_attr,
+    parent, &awaitq_mp_type_Error
+    );
+MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_ChannelFull, MP_QSTR_ChannelFull, MP_TYPE_FLAG_NONE,
+    make_new, mp_obj_exception_make_new,
+    print, mp_obj_exception_print,
+    attr, mp_obj_exception_attr,
+    parent, &awaitq_mp_type_Error
+    );
+
+void awaitq_mp_raise(const awaitq_mp_error_t *err) {
+    const mp_obj_type_t *type;
+    switch (err->exc) {
+        case AWAITQ_MP_EXC_TYPE:
+            type = &mp_type_TypeError;
+            break;
+        case AWAITQ_MP_EXC_RUNTIME:
+            type = &mp_type_RuntimeError;
+            break;
+        case AWAITQ_MP_EXC_CLOSED:
+            type = &awaitq_mp_type_ChannelClosed;
+            break;
+        case AWAITQ_MP_EXC_FULL:
+            type = &awaitq_mp_type_ChannelFull;
+            break;
+        default:
+            type = &mp_type_ValueError;
+            break;
+    }
+    // The message is the core's Display text (shared with the CPython binding).
+    mp_raise_msg_varg(type, MP_ERROR_TEXT("%s"), err->msg);
+}
+
+void awaitq_mp_get_payload(mp_obj_t data, mp_buffer_info_t *bufinfo) {
+    // MicroPython lets str expose its UTF-8 bytes through the buffer protocol; CPython does
+    // not, and payloads are bytes-like objects only, so refuse str explicitly.
+    if (mp_obj_is_str(data) || !mp_get_buffer(data, bufinfo, MP_BUFFER_READ)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("data must be a bytes-like object"));
+    }
+}
+
+uint32_t awaitq_mp_get_tag(mp_obj_t tag) {
+    if (!mp_obj_is_int(tag)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("tag must be an int"));
+    }
+    if (mp_obj_is_small_int(tag)) {
+        mp_int_t v = MP_OBJ_SMALL_INT_VALUE(tag);
+        // Small ints are 31 bits on 32-bit ports, so anything larger arrives as a big int.
+        if (v >= 0 && (uint64_t)v <= UINT32_MAX) {
+            return (uint32_t)v;
+        }
+    } else if (mp_obj_int_sign(tag) >= 0) {
+        // A big int: in range only if it is at most 2**32-1 (possible on 32-bit ports).
+        mp_obj_t limit = mp_obj_new_int_from_ull(UINT32_MAX);
+        if (!mp_obj_is_true(mp_binary_op(MP_BINARY_OP_MORE, tag, limit))) {
+            return (uint32_t)mp_obj_int_get_truncated(tag);
+        }
+    }
+    mp_raise_ValueError(MP_ERROR_TEXT("tag must be in 0..2**32-1"));
+}
+
+const awaitq_channel_t *awaitq_mp_channel_ptr(mp_const_obj_t obj) {
+    if (!mp_obj_is_type(obj, &awaitq_mp_type_Channel)) {
+        return NULL;
+    }
+    const awaitq_mp_channel_obj_t *self = MP_OBJ_TO_PTR(obj);
+    return (const awaitq_channel_t *)self->core;
+}
+
+#if AWAITQ_MP_HAVE_TESTING
+// `import awaitq.testing` on ports without built-in sub-packages: the first import of awaitq
+// registers the sub-module in sys.modules (MICROPY_MODULE_BUILTIN_INIT).
+// (A dotted name cannot be an MP_QSTR_ literal collected from the source, so the qstr is
+// made at run time.)
+static mp_obj_t awaitq_mp_init(void) {
+    mp_map_elem_t *elem = mp_map_lookup(&MP_STATE_VM(mp_loaded_modules_dict).map,
+        MP_OBJ_NEW_QSTR(qstr_from_str("awaitq.testing")), MP_MAP_LOOKUP_ADD_IF_NOT_FOUND);
+    elem->value = MP_OBJ_FROM_PTR(&awaitq_mp_testing_module);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(awaitq_mp_init_obj, awaitq_mp_init);
+#endif
+
+static const mp_rom_map_elem_t awaitq_mp_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_awaitq) },
+    #if AWAITQ_MP_HAVE_TESTING
+    { MP_ROM_QSTR(MP_QSTR___init__), MP_ROM_PTR(&awaitq_mp_init_obj) },
+    { MP_ROM_QSTR(MP_QSTR_testing), MP_ROM_PTR(&awaitq_mp_testing_module) },
+    #endif
+    { MP_ROM_QSTR(MP_QSTR_Channel), MP_ROM_PTR(&awaitq_mp_type_Channel) },
+    { MP_ROM_QSTR(MP_QSTR_Error), MP_ROM_PTR(&awaitq_mp_type_Error) },
+    { MP_ROM_QSTR(MP_QSTR_ChannelClosed), MP_ROM_PTR(&awaitq_mp_type_ChannelClosed) },
+    { MP_ROM_QSTR(MP_QSTR_ChannelFull), MP_ROM_PTR(&awaitq_mp_type_ChannelFull) },
+};
+static MP_DEFINE_CONST_DICT(awaitq_mp_globals, awaitq_mp_globals_table);
+
+const mp_obj_module_t awaitq_mp_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&awaitq_mp_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_awaitq, awaitq_mp_module);

@@ -1,0 +1,317 @@
+// The awaitable every receive/send method returns: a native iterator (MP_TYPE_FLAG_ITER_IS_
+// ITERNEXT) with send/throw/close, so `await` drives it through iternext with no allocation,
+// and asyncio.create_task / wait_for / gather accept it as a coroutine.
+//
+// Each step asks Rust (the core's RecvOp/SendOp) what to do and then does it here, where
+// raising is allowed:
+//   READY     complete: iternext returns mp_make_stop_iteration(value) (no heap allocation;
+//             recv_into's value is a small int, recv allocates only the bytes), send() raises
+//             StopIteration(value)
+//   PENDING   register this object with asyncio's I/O queue (queue_read), then yield None.
+//             Never yield without registering: an unregistered yield orphans the task.
+//   FAILED    raise the mapped exception (ChannelClosed ends `async for` instead)
+//   RETHROW   throw(): leave the I/O queue, re-raise what was thrown in (cancel, timeout)
+//   RETURNED  close(): leave the I/O queue, return None
+//
+// How a parked op wakes: asyncio's poller (select.poll) polls the registered op. On unix the op
+// hands poll() the channel's eventfd (MP_STREAM_GET_FILENO), which the core's wake hook writes,
+// so the loop sleeps in the kernel; elsewhere poll calls ioctl(MP_STREAM_POLL), which asks the
+// core whether the channel is ready. The op registers itself rather than the channel because
+// asyncio's IOQueue holds one reader per registered object, and several senders may wait on
+// one channel at once.
+#include "py/runtime.h"
+#include "py/stream.h"
+#include "py/mperrno.h"
+
+#include "internal.h"
+
+static awaitq_mp_op_obj_t *op_of(mp_obj_t obj) {
+    return MP_OBJ_TO_PTR(obj);
+}
+
+awaitq_mp_op_obj_t *awaitq_mp_op_new(awaitq_mp_channel_obj_t *ch, uint8_t kind, mp_obj_t arg) {
+    // One receive and one send awaitable per channel are recycled once finished, so that the
+    // hot path (`await ch.recv_into(buf)` on a ready channel) allocates nothing. A finished op
+    // that is still referenced elsewhere is therefore reused by the next call: awaiting an old
+    // awaitable again after calling the method anew is not detected as "already awaited".
+    mp_obj_t *slot = kind == AWAITQ_MP_SEND ? &ch->send_op : &ch->recv_op;
+    awaitq_mp_op_obj_t *op;
+    if (*slot != MP_OBJ_NULL && awaitq_mp_op_phase(op_of(*slot)) == AWAITQ_MP_FINISHED) {
+        op = op_of(*slot);
+    } else {
+        op = mp_obj_malloc(awaitq_mp_op_obj_t, &awaitq_mp_type_Op);
+        op->channel = ch;
+        op->scratch = NULL;
+        *slot = MP_OBJ_FROM_PTR(op);
+    }
+    op->kind = kind;
+    op->arg = arg;
+    op->ioq = MP_OBJ_NULL;
+    op->count = 1;
+    op->tag = 0;
+    awaitq_mp_op_reset(op);
+    return op;
+}
+
+// asyncio.core, if imported. Looked up in sys.modules each time (no allocation, and correct
+// after asyncio.new_event_loop() replaced the loop's queues). A dotted name cannot be an
+// MP_QSTR_ literal, and a qstr cached in a static would not survive a soft reset, so the
+// (already interned, once asyncio is imported) qstr is found by name.
+static mp_obj_t asyncio_core(void) {
+    static const char name[] = "asyncio.core";
+    qstr q = qstr_find_strn(name, sizeof(name) - 1);
+    if (q == MP_QSTRnull) {
+        return MP_OBJ_NULL;
+    }
+    mp_map_elem_t *elem = mp_map_lookup(&MP_STATE_VM(mp_loaded_modules_dict).map,
+        MP_OBJ_NEW_QSTR(q), MP_MAP_LOOKUP);
+    return elem == NULL ? MP_OBJ_NULL : elem->value;
+}
+
+static mp_obj_t call_method1(mp_obj_t obj, qstr name, mp_obj_t arg) {
+    mp_obj_t dest[3];
+    mp_load_method(obj, name, dest);
+    dest[2] = arg;
+    return mp_call_method_n_kw(1, 0, dest);
+}
+
+// The IOQueue entry of this op ([reader task, writer task, stream]) if it is still there.
+static mp_obj_t registration(awaitq_mp_op_obj_t *self) {
+    if (self->ioq == MP_OBJ_NULL) {
+        return MP_OBJ_NULL;
+    }
+    mp_obj_t map = mp_load_attr(self->ioq, MP_QSTR_map);
+    if (!mp_obj_is_type(map, &mp_type_dict)) {
+        return MP_OBJ_NULL;
+    }
+    mp_map_elem_t *elem = mp_map_lookup(mp_obj_dict_get_map(map), mp_obj_id(MP_OBJ_FROM_PTR(self)), MP_MAP_LOOKUP);
+    return elem == NULL ? MP_OBJ_NULL : elem->value;
+}
+
+// Leaves the I/O queue if still in it. asyncio removes the entry itself when it wakes the task
+// (wait_io_event) or cancels it (Task.cancel -> IOQueue.remove); this covers every other way
+// out (close(), a throw not from cancel, a resume by hand).
+static void unregister(awaitq_mp_op_obj_t *self) {
+    if (registration(self) != MP_OBJ_NULL) {
+        call_method1(self->ioq, MP_QSTR__dequeue, MP_OBJ_FROM_PTR(self));
+    }
+    self->ioq = MP_OBJ_NULL;
+}
+
+// Registers the current task to be woken when this op becomes readable. Raises (RuntimeError
+// without a running asyncio task, MemoryError) before anything is registered.
+static void do_register(awaitq_mp_op_obj_t *self) {
+    mp_obj_t core = asyncio_core();
+    if (core == MP_OBJ_NULL || mp_load_attr(core, MP_QSTR_cur_task) == mp_const_none) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("awaitq: await needs a running asyncio task"));
+    }
+    mp_obj_t ioq = mp_load_attr(core, MP_QSTR__io_queue);
+    call_method1(ioq, MP_QSTR_queue_read, MP_OBJ_FROM_PTR(self));
+    self->ioq = ioq;
+}
+
+// Throw/close: Rust never touches the buffers for these.
+static uint8_t resume_cancel(awaitq_mp_op_obj_t *self, uint8_t how) {
+    awaitq_mp_error_t err;
+    if (self->kind == AWAITQ_MP_SEND) {
+        return awaitq_mp_send_resume(self, how, NULL, 0, &err);
+    }
+    awaitq_mp_frame_t frame;
+    return awaitq_mp_recv_resume(self, how, NULL, 0, &frame, &err);
+}
+
+// PENDING: register, or, if registering raised, leave the parked state (so the channel does
+// not keep a phantom receiver that makes every later receive fail as "busy") and re-raise.
+static void park(awaitq_mp_op_obj_t *self) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        do_register(self);
+        nlr_pop();
+    } else {
+        resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);
+        nlr_jump(nlr.ret_val);
+    }
+}
+
+// The value a finished receive completes with. Allocates (in C, after Rust returned) except
+// for recv_into, whose value is a small int.
+static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *frame) {
+    switch (self->kind) {
+        case AWAITQ_MP_RECV_INTO:
+            return MP_OBJ_NEW_SMALL_INT(frame->len);
+        case AWAITQ_MP_RECV_TAGGED: {
+            mp_obj_t items[2] = {
+                mp_obj_new_int_from_uint(frame->tag),
+                mp_obj_new_bytes(self->scratch, frame->len),
+            };
+            return mp_obj_new_tuple(2, items);
+        }
+        case AWAITQ_MP_RECV_MANY: {
+            // The first frame came through the core's RecvOp (which waited for it); the rest
+            // are whatever is queued now, up to `count`.
+            mp_obj_t list = mp_obj_new_list(0, NULL);
+            mp_obj_list_append(list, mp_obj_new_bytes(self->scratch, frame->len));
+            for (mp_int_t i = 1; i < self->count; ++i) {
+                uint32_t tag;
+                nlr_buf_t nlr;
+                mp_obj_t data = MP_OBJ_NULL;
+                if (nlr_push(&nlr) == 0) {
+                    data = awaitq_mp_take_bytes(self->channel, &tag);
+                    nlr_pop();
+                } else if (!mp_obj_is_subclass_fast(
+                    MP_OBJ_FROM_PTR(((mp_obj_base_t *)nlr.ret_val)->type),
+                    MP_OBJ_FROM_PTR(&awaitq_mp_type_ChannelClosed))) {
+                    nlr_jump(nlr.ret_val);  // not "closed and drained": propagate
+                }
+                if (data == MP_OBJ_NULL) {
+                    break;  // empty, or closed and drained: return what we have
+                }
+                mp_obj_list_append(list, data);
+            }
+            return list;
+        }
+        default:  // RECV, ANEXT
+            return mp_obj_new_bytes(self->scratch, frame->len);
+    }
+}
+
+// One Resume::Send step. Returns the value to complete with (via StopIteration), or
+// MP_OBJ_NULL after parking (the caller yields None).
+static mp_obj_t step(awaitq_mp_op_obj_t *self) {
+    awaitq_mp_channel_obj_t *ch = self->channel;
+    if (awaitq_mp_op_phase(self) == AWAITQ_MP_PARKED) {
+        // Woken by asyncio, or resumed by hand while still registered. A registration still
+        // held by another task means two tasks await this one object: refuse, change nothing.
+        mp_obj_t entry = registration(self);
+        if (entry != MP_OBJ_NULL) {
+            mp_obj_t core = asyncio_core();
+            mp_obj_t waiter = mp_obj_subscr(entry, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL);
+            if (core != MP_OBJ_NULL && waiter != mp_load_attr(core, MP_QSTR_cur_task)) {
+                mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("awaitq: another task is awaiting this awaitable"));
+            }
+        }
+        unregister(self);
+        #if AWAITQ_MP_HAVE_FD
+        // Consume the wake-up before re-checking: a push after this read writes the fd again,
+        // a push before it is seen by the re-check, so no wake-up is lost.
+        awaitq_mp_wake_fd_drain(ch);
+        #endif
+    }
+
+    awaitq_mp_error_t err;
+    uint8_t st;
+    awaitq_mp_frame_t frame = {0, 0};
+    mp_buffer_info_t bufinfo;
+    if (self->kind == AWAITQ_MP_SEND) {
+        awaitq_mp_get_payload(self->arg, &bufinfo);
+        st = awaitq_mp_send_resume(self, AWAITQ_MP_RESUME_SEND, bufinfo.buf, bufinfo.len, &err);
+    } else {
+        uint8_t *dest;
+        size_t dest_len;
+        if (self->kind == AWAITQ_MP_RECV_INTO) {
+            // Fetched at every step: a bytearray may have been resized while parked.
+            if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
+                mp_raise_TypeError(MP_ERROR_TEXT("buf must be a writable bytes-like object"));
+            }
+            dest = bufinfo.buf;
+            dest_len = bufinfo.len;
+        } else {
+            if (self->scratch == NULL) {
+                // Once per op object (recycled ops keep it); may raise MemoryError, here in C.
+                self->scratch = m_new(uint8_t, ch->max_frame);
+            }
+            dest = self->scratch;
+            dest_len = ch->max_frame;
+        }
+        st = awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
+    }
+
+    switch (st) {
+        case AWAITQ_MP_READY:
+            self->arg = MP_OBJ_NULL;
+            return self->kind == AWAITQ_MP_SEND ? mp_const_none : recv_value(self, &frame);
+        case AWAITQ_MP_PENDING:
+            park(self);
+            return MP_OBJ_NULL;
+        default:  // FAILED, EXHAUSTED
+            self->arg = MP_OBJ_NULL;
+            if (self->kind == AWAITQ_MP_ANEXT && err.exc == AWAITQ_MP_EXC_CLOSED) {
+                mp_raise_type(&mp_type_StopAsyncIteration);
+            }
+            awaitq_mp_raise(&err);
+    }
+}
+
+// `await op` (and every asyncio resume): no allocation on a ready frame.
+static mp_obj_t op_iternext(mp_obj_t self_in) {
+    mp_obj_t value = step(op_of(self_in));
+    return value == MP_OBJ_NULL ? mp_const_none : mp_make_stop_iteration(value);
+}
+
+// send(value): what a Task calls when the op itself is its coroutine. The value is ignored
+// (wake-ups carry no data).
+static mp_obj_t op_send(mp_obj_t self_in, mp_obj_t value) {
+    (void)value;
+    mp_obj_t result = step(op_of(self_in));
+    if (result == MP_OBJ_NULL) {
+        return mp_const_none;
+    }
+    mp_raise_StopIteration(result);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(op_send_obj, op_send);
+
+// throw(exc) / throw(type[, value[, tb]]): the driver cancels the wait (Task.cancel,
+// wait_for's timeout). Nothing is consumed; a frame leaves the queue only when delivered.
+static mp_obj_t op_throw(size_t n_args, const mp_obj_t *args) {
+    awaitq_mp_op_obj_t *self = op_of(args[0]);
+    mp_obj_t exc = (n_args > 2 && args[2] != mp_const_none) ? args[2] : args[1];
+    resume_cancel(self, AWAITQ_MP_RESUME_THROW);  // always RETHROW
+    self->arg = MP_OBJ_NULL;
+    unregister(self);
+    nlr_raise(mp_make_raise_obj(exc));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(op_throw_obj, 2, 4, op_throw);
+
+static mp_obj_t op_close(mp_obj_t self_in) {
+    awaitq_mp_op_obj_t *self = op_of(self_in);
+    resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);  // always RETURNED
+    self->arg = MP_OBJ_NULL;
+    unregister(self);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(op_close_obj, op_close);
+
+// Readiness for asyncio's poller: readable when this op would not wait any more.
+static mp_uint_t op_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode) {
+    awaitq_mp_op_obj_t *self = op_of(self_in);
+    (void)arg;
+    if (request == MP_STREAM_POLL) {
+        mp_uint_t want = self->kind == AWAITQ_MP_SEND ? MP_STREAM_POLL_WR : MP_STREAM_POLL_RD;
+        return awaitq_mp_poll(self->channel, want) ? MP_STREAM_POLL_RD : 0;
+    }
+    #if AWAITQ_MP_HAVE_FD
+    if (request == MP_STREAM_GET_FILENO && self->channel->wake_rfd >= 0) {
+        return self->channel->wake_rfd;
+    }
+    #endif
+    *errcode = MP_EINVAL;
+    return MP_STREAM_ERROR;
+}
+
+static const mp_stream_p_t op_stream_p = {
+    .ioctl = op_ioctl,
+};
+
+static const mp_rom_map_elem_t op_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_send), MP_ROM_PTR(&op_send_obj) },
+    { MP_ROM_QSTR(MP_QSTR_throw), MP_ROM_PTR(&op_throw_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&op_close_obj) },
+};
+static MP_DEFINE_CONST_DICT(op_locals, op_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_Op, MP_QSTR_Awaitable, MP_TYPE_FLAG_ITER_IS_ITERNEXT,
+    iter, op_iternext,
+    protocol, &op_stream_p,
+    locals_dict, &op_locals
+    );
