@@ -53,15 +53,18 @@
 //! A deferred await is an entry whose `start` runs the deciding callback: it adds awaits (they
 //! run next, by the [`AddCursor`] rule) and returns `Skipped`. `async with cm` needs no machine
 //! feature: it is one entry whose awaitable is a *nested* continuation `S` (any continuation is an
-//! awaitable), so the body's failures are caught at one boundary, as a `try` block does:
+//! awaitable), so the body's failures are caught at one boundary, as a `try` block does. Its
+//! callbacks feed an [`AsyncWith`], which decides (`__aexit__`'s arguments, suppression):
 //!
-//! 1. `S` awaits `type(cm).__aenter__(cm)`; its result callback runs `body(B, value)` on a second
-//!    nested continuation `B` (the body's awaits go into `B`), then adds `await B` to `S`.
-//! 2. `B` returned → `S` adds `await __aexit__(None, None, None)`. `B` raised `e` (or `body`
-//!    returned an error) → `S` saves `e`, adds `await __aexit__(type(e), e, tb)`, whose result
-//!    callback returns `Ok` if the result is true (suppressed) or `Err(e)` otherwise.
-//! 3. The outer continuation awaits `S` with the user's error callback: errors of `__aenter__`
-//!    (which skip `__aexit__`, as in Python) and unsuppressed body errors arrive there.
+//! 1. `S` awaits `__aenter__(cm)`. Its result callback: `Entered` → `RunBody`: run
+//!    `body(B, value)` on a second nested continuation `B` (the body's awaits go into `B`), then
+//!    add `await B` to `S`. Its error callback: `EnterRaised`.
+//! 2. `B`'s result / error callbacks in `S`: `BodyReturned` / `BodyRaised(e)` (also when `body`
+//!    itself failed: then `B` is not awaited) → `AwaitExit`: add `await __aexit__(..)` to `S`.
+//! 3. `__aexit__`'s callbacks: `Exited { truthy }` / `ExitRaised` → `Finish` (return `Ok`) or
+//!    `Raise` (return `Err`, with its context attached).
+//! 4. The outer continuation awaits `S` with the user's error callback, which thus sees
+//!    `__aenter__`'s errors and the body's unsuppressed ones.
 //!
 //! # A Rust future as the host
 //!
@@ -77,6 +80,9 @@
 
 use core::cell::Cell;
 use core::fmt;
+
+mod with;
+pub use with::{AsyncWith, WithAction, WithEvent};
 
 /// One step of the inner awaitable: what its `send`/`throw` (or `__next__`) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -47,8 +47,8 @@ pub use config::{
     Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, SLOT_HEADER,
 };
 pub use cont::{
-    AddCursor, ContError, ContInput, ContPhase, ContStep, Continuation, ExcType, Host, Inner,
-    Started,
+    AddCursor, AsyncWith, ContError, ContInput, ContPhase, ContStep, Continuation, ExcType, Host,
+    Inner, Started, WithAction, WithEvent,
 };
 pub use error::{ConfigError, PushError, RecvError};
 pub use op::{Phase, RecvOp, RecvStep, Resume, SendOp, SendStep, Step};
