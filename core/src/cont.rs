@@ -77,6 +77,9 @@
 //! / `on_error` put the outcome in the reply slot the sub-future returns on the next poll (the
 //! error callback "handles" it: the future decides); `on_error` of a wait entry returns `Err`.
 //! `discard_pending` drops the future: a `close`, a cancel or an unhandled throw runs its drop.
+//! No lost wake-up: the `Waker` sets a `woken` flag before calling the hook; the host clears it
+//! before each poll, and a wait entry's `start` arms the parker *then* returns `Skipped` (poll
+//! again) if the flag is set.
 
 use core::cell::Cell;
 use core::fmt;
