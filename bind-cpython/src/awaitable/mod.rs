@@ -1,0 +1,99 @@
+//! `awaitq.Awaitable`: the object `recv()`, `recv_tagged()`, `recv_into()`, `recv_many()`,
+//! `send()` and `__anext__()` return, one native type parameterised by a [`Kind`].
+//!
+//! It speaks the whole coroutine protocol: `am_await` (returns itself), `am_send` (a ready
+//! frame is returned as `PYGEN_RETURN`, with no `StopIteration` created), `tp_iternext`, and
+//! `send` / `throw` / `close` methods, so it works when CPython's `SEND` falls back to
+//! `__next__`/`send()` (under a tracer, and always on 3.12+) and under hand-written drivers.
+//!
+//! Why not a `#[pyclass]`: PyO3's macros cannot declare `am_send`, and under the limited API
+//! a type object is opaque, so a slot cannot be patched into a pyclass afterwards. The type is
+//! built from `PyType_Spec` slots instead (`Py_am_send` is in the limited API since 3.10, so
+//! the abi3 wheel keeps it). The layout is a `#[repr(C)]` struct after `PyObject_HEAD`.
+//!
+//! A channel keeps one awaitable and hands it out again once nobody else holds it
+//! ([`cache`]): the ready path of `await ch.recv()` allocates only the payload `bytes`.
+
+pub(crate) mod cache;
+mod slots;
+
+pub(crate) use slots::type_object;
+mod state;
+
+use std::cell::{Cell, UnsafeCell};
+
+use pyo3::prelude::*;
+use pyo3::{ffi, Py};
+
+pub(crate) use state::Kind;
+use state::{Inner, Out};
+
+use crate::errors::Failure;
+use crate::wake::park::FutSlot;
+
+/// The object layout. Only the two `Cell`s hold Python references the garbage collector must
+/// see; `inner` is Rust state, touched only inside a step (guarded by `running`) or when the
+/// object is provably unshared (refcount 1, or being deallocated).
+#[repr(C)]
+pub(crate) struct AwaitObject {
+    ob_base: ffi::PyObject,
+    /// The future yielded while parked in an event loop.
+    fut: FutSlot,
+    /// `recv_into`'s buffer.
+    arg: Cell<Option<Py<PyAny>>>,
+    /// Set during a step: a re-entrant resume is refused instead of aliasing `inner`.
+    running: Cell<bool>,
+    inner: UnsafeCell<Inner>,
+}
+
+/// Exclusive access to `inner` for the length of a step.
+struct Running<'a> {
+    aw: &'a AwaitObject,
+}
+
+impl<'a> Running<'a> {
+    fn enter(aw: &'a AwaitObject) -> Result<Self, Failure> {
+        if aw.running.replace(true) {
+            return Err(Failure::Reentered);
+        }
+        Ok(Self { aw })
+    }
+
+    fn inner(&mut self) -> &mut Inner {
+        // SAFETY: `running` was false and is now ours: no other step, and no reuse (the
+        // caller holds a reference, so the refcount is above 1), touches `inner` until drop.
+        unsafe { &mut *self.aw.inner.get() }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.aw.running.set(false);
+    }
+}
+
+impl AwaitObject {
+    /// `send(None)` and friends.
+    fn step_send(&self, py: Python<'_>) -> PyResult<Out> {
+        let mut run = Running::enter(self)?;
+        run.inner().send(py, self)
+    }
+
+    /// `throw(exc)`: cancels the wait and returns the error to raise.
+    fn step_throw(&self, err: PyErr) -> PyErr {
+        match Running::enter(self) {
+            Ok(mut run) => {
+                run.inner().throw(self);
+                err
+            }
+            Err(f) => f.into(),
+        }
+    }
+
+    /// `close()`.
+    fn step_close(&self) -> PyResult<()> {
+        let mut run = Running::enter(self)?;
+        run.inner().abandon(self);
+        Ok(())
+    }
+}

@@ -1,0 +1,293 @@
+//! The type object and its C slots. Each slot is a thin shell: enter Python, catch panics,
+//! call the step on [`AwaitObject`], translate the result to the slot's calling convention.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use pyo3::ffi::{self, PySendResult};
+use pyo3::panic::PanicException;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyTraceback, PyTuple, PyType};
+use pyo3::Py;
+
+use super::state::{Inner, Out};
+use super::AwaitObject;
+use crate::wake::park::FutSlot;
+
+static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `awaitq.Awaitable`, created on first use.
+pub(crate) fn type_object(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    TYPE.get_or_try_init(py, || create(py)).map(|t| t.bind(py))
+}
+
+fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
+    fn method(name: &'static CStr, meth: ffi::PyCFunction, flags: c_int, doc: &'static CStr) -> ffi::PyMethodDef {
+        ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+            ml_flags: flags,
+            ml_doc: doc.as_ptr(),
+        }
+    }
+    // The type keeps a pointer to its method table: it must live as long as the process.
+    let methods: &'static mut [ffi::PyMethodDef; 4] = Box::leak(Box::new([
+        method(c"send", meth_send, ffi::METH_O, c"send(value) -> resume the wait; the value is ignored"),
+        method(c"throw", meth_throw, ffi::METH_VARARGS, c"throw(exc) -> cancel the wait (nothing is consumed) and raise exc"),
+        method(c"close", meth_close, ffi::METH_NOARGS, c"close() -> cancel the wait; nothing is consumed"),
+        ffi::PyMethodDef::zeroed(),
+    ]));
+    let slot = |slot: c_int, pfunc: *mut c_void| ffi::PyType_Slot { slot, pfunc };
+    let mut slots = [
+        slot(ffi::Py_am_await, am_await as *mut c_void),
+        slot(ffi::Py_am_send, am_send as *mut c_void),
+        slot(ffi::Py_tp_iter, am_await as *mut c_void),
+        slot(ffi::Py_tp_iternext, iternext as *mut c_void),
+        slot(ffi::Py_tp_methods, methods.as_mut_ptr().cast()),
+        slot(ffi::Py_tp_dealloc, dealloc as *mut c_void),
+        slot(ffi::Py_tp_traverse, traverse as *mut c_void),
+        slot(ffi::Py_tp_clear, clear as *mut c_void),
+        slot(
+            ffi::Py_tp_doc,
+            c"An awaitable channel operation (recv, recv_tagged, recv_into, recv_many, send, __anext__)."
+                .as_ptr()
+                .cast_mut()
+                .cast(),
+        ),
+        ffi::PyType_Slot::default(),
+    ];
+    let mut spec = ffi::PyType_Spec {
+        // Before 3.12 a heap type keeps pointing at this name: a static string.
+        name: c"awaitq.Awaitable".as_ptr(),
+        basicsize: c_int::try_from(std::mem::size_of::<AwaitObject>()).expect("small struct"),
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION)
+            as std::ffi::c_uint,
+        slots: slots.as_mut_ptr(),
+    };
+    // SAFETY: a valid spec whose slot functions match their slots' signatures; the method
+    // table is 'static; attached to Python.
+    let tp = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpec(&mut spec)) }?;
+    Ok(tp.cast_into::<PyType>()?.unbind())
+}
+
+/// A new awaitable owning `inner` (and `arg`, `recv_into`'s buffer).
+pub(crate) fn alloc(py: Python<'_>, inner: Inner, arg: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+    let tp = type_object(py)?.as_ptr().cast::<ffi::PyTypeObject>();
+    // SAFETY: our heap type; tp_alloc (PyType_GenericAlloc) returns zeroed, GC-tracked memory
+    // of `basicsize` bytes, or NULL with an exception set.
+    let obj = unsafe {
+        let alloc: ffi::allocfunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc));
+        alloc(tp, 0)
+    };
+    if obj.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    let aw = obj.cast::<AwaitObject>();
+    // SAFETY: `obj` is a fresh, exclusively owned AwaitObject allocation. The zeroed cells are
+    // already valid (None / false), so a GC pass before `inner` is written never reads it;
+    // each field is written without dropping the zeroes.
+    unsafe {
+        ptr::addr_of_mut!((*aw).fut).write(FutSlot::default());
+        ptr::addr_of_mut!((*aw).arg).write(std::cell::Cell::new(arg));
+        ptr::addr_of_mut!((*aw).running).write(std::cell::Cell::new(false));
+        ptr::addr_of_mut!((*aw).inner).write(std::cell::UnsafeCell::new(inner));
+        Ok(Bound::from_owned_ptr(py, obj).unbind())
+    }
+}
+
+/// Runs a slot body attached to Python, turning errors and panics into a raised exception.
+///
+/// # Safety
+/// The caller is a CPython slot, so the thread is attached.
+unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
+    // SAFETY: slots run attached (this function's contract).
+    let py = unsafe { Python::assume_attached() };
+    let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
+        Ok(Ok(r)) => return r,
+        Ok(Err(e)) => e,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic in awaitq".into());
+            PanicException::new_err(msg)
+        }
+    };
+    err.restore(py);
+    on_error
+}
+
+/// # Safety
+/// `obj` is a live instance of our type.
+unsafe fn this<'a>(obj: *mut ffi::PyObject) -> &'a AwaitObject {
+    // SAFETY: per the contract, `obj` points to an AwaitObject.
+    unsafe { &*obj.cast::<AwaitObject>() }
+}
+
+unsafe extern "C" fn am_await(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: `obj` is live (the caller holds it); returning a new reference to it.
+    unsafe { ffi::Py_IncRef(obj) };
+    obj
+}
+
+unsafe extern "C" fn am_send(
+    obj: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> PySendResult {
+    // SAFETY: called by CPython with a live instance and a valid out-pointer.
+    unsafe {
+        *result = ptr::null_mut();
+        trampoline(PySendResult::PYGEN_ERROR, |py| {
+            Ok(match this(obj).step_send(py)? {
+                Out::Return(v) => {
+                    *result = v.into_ptr();
+                    PySendResult::PYGEN_RETURN
+                }
+                Out::Yield(v) => {
+                    *result = v.into_ptr();
+                    PySendResult::PYGEN_NEXT
+                }
+            })
+        })
+    }
+}
+
+/// `__next__` and `send(value)`: a return becomes `StopIteration(value)`.
+fn next(py: Python<'_>, aw: &AwaitObject) -> PyResult<*mut ffi::PyObject> {
+    match aw.step_send(py)? {
+        Out::Yield(v) => Ok(v.into_ptr()),
+        Out::Return(v) if v.is_none(py) => Err(PyStopIteration::new_err(())),
+        // A 1-tuple of args, so a tuple value is not unpacked into StopIteration's args.
+        Out::Return(v) => Err(PyStopIteration::new_err((v,))),
+    }
+}
+
+unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython with a live instance.
+    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
+}
+
+unsafe extern "C" fn meth_send(obj: *mut ffi::PyObject, _value: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython with a live instance.
+    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
+}
+
+unsafe extern "C" fn meth_throw(obj: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython with a live instance and an argument tuple.
+    unsafe {
+        trampoline(ptr::null_mut(), |py| {
+            let args = Bound::from_borrowed_ptr(py, args).cast_into::<PyTuple>()?;
+            let err = thrown(&args)?;
+            Err(this(obj).step_throw(err))
+        })
+    }
+}
+
+/// The exception `throw(type[, value[, traceback]])` or `throw(exc)` asks to raise, checked
+/// like a generator's `throw` (bad arguments raise `TypeError` and do not cancel the wait).
+fn thrown(args: &Bound<'_, PyTuple>) -> PyResult<PyErr> {
+    if args.is_empty() || args.len() > 3 {
+        return Err(PyTypeError::new_err("throw expected 1 to 3 arguments"));
+    }
+    let typ = args.get_item(0)?;
+    let val = args.get_item(1).ok().filter(|v| !v.is_none());
+    let tb = args.get_item(2).ok().filter(|v| !v.is_none());
+    let err = if typ.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+        if val.is_some() {
+            return Err(PyTypeError::new_err("instance exception may not have a separate value"));
+        }
+        PyErr::from_value(typ)
+    } else if let Some(cls) = typ
+        .cast::<PyType>()
+        .ok()
+        .filter(|t| t.is_subclass_of::<pyo3::exceptions::PyBaseException>().unwrap_or(false))
+    {
+        match val {
+            Some(v) if v.is_instance(cls)? => PyErr::from_value(v),
+            Some(v) => PyErr::from_type(cls.clone(), (v.unbind(),)),
+            None => PyErr::from_type(cls.clone(), ()),
+        }
+    } else {
+        return Err(PyTypeError::new_err(
+            "exceptions must be classes or instances deriving from BaseException",
+        ));
+    };
+    if let Some(tb) = tb {
+        let tb = tb
+            .cast_into::<PyTraceback>()
+            .map_err(|_| PyTypeError::new_err("throw() third argument must be a traceback object"))?;
+        err.set_traceback(args.py(), Some(tb));
+    }
+    Ok(err)
+}
+
+unsafe extern "C" fn meth_close(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: called by CPython with a live instance.
+    unsafe {
+        trampoline(ptr::null_mut(), |py| {
+            this(obj).step_close()?;
+            Ok(py.None().into_ptr())
+        })
+    }
+}
+
+unsafe extern "C" fn traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+    // SAFETY: called by the GC with a live instance; only the cells are read, never `inner`.
+    unsafe {
+        let aw = this(obj);
+        for p in [aw.fut.peek(), peek(&aw.arg)] {
+            if !p.is_null() {
+                let r = visit(p, arg);
+                if r != 0 {
+                    return r;
+                }
+            }
+        }
+        0
+    }
+}
+
+/// The pointer in a cell, without taking it.
+fn peek(cell: &std::cell::Cell<Option<Py<PyAny>>>) -> *mut ffi::PyObject {
+    let v = cell.take();
+    let p = v.as_ref().map_or(ptr::null_mut(), |o| o.as_ptr());
+    cell.set(v);
+    p
+}
+
+unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
+    // SAFETY: called by the GC with a live instance.
+    let aw = unsafe { this(obj) };
+    drop(aw.fut.take());
+    drop(aw.arg.take());
+    0
+}
+
+unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
+    // SAFETY: CPython deallocates a live instance of our heap type, attached, exactly once;
+    // nothing else references it now.
+    unsafe {
+        ffi::PyObject_GC_UnTrack(obj.cast());
+        let aw = obj.cast::<AwaitObject>();
+        trampoline((), |_py| {
+            // A driver dropped us mid-wait (no close()): unpark so the channel is not left busy.
+            if !(*aw).running.get() {
+                (*(*aw).inner.get()).abandon(&*aw);
+            }
+            Ok(())
+        });
+        ptr::drop_in_place((*aw).inner.get());
+        drop((*aw).fut.take());
+        drop((*aw).arg.take());
+        let tp = ffi::Py_TYPE(obj);
+        let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
+        free(obj.cast());
+        ffi::Py_DecRef(tp.cast());
+    }
+}

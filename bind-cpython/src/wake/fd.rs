@@ -1,0 +1,127 @@
+//! The wake-up descriptor: an eventfd on Linux, a non-blocking pipe elsewhere. A producer
+//! thread `signal`s it (one `write`, no GIL, no allocation); the event loop (or a hand-written
+//! scheduler's `select`) sees it readable and the consumer `drain`s it.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// An owned wake-up descriptor. `read` and `write` are the same fd for an eventfd.
+#[derive(Debug)]
+pub(crate) struct WakeFd {
+    read: RawFd,
+    write: RawFd,
+}
+
+impl WakeFd {
+    /// A new non-blocking, close-on-exec descriptor.
+    pub(crate) fn new() -> io::Result<Self> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            // SAFETY: plain syscall with constant flags; the result is checked.
+            let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+            if fd >= 0 {
+                return Ok(Self { read: fd, write: fd });
+            }
+        }
+        Self::pipe()
+    }
+
+    fn pipe() -> io::Result<Self> {
+        let mut fds = [0 as RawFd; 2];
+        // SAFETY: `fds` is a valid array of two ints for pipe() to fill.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let this = Self {
+            read: fds[0],
+            write: fds[1],
+        };
+        for fd in fds {
+            // SAFETY: fcntl on descriptors we own; a failure is reported and `this` closes them.
+            let ok = unsafe {
+                let fl = libc::fcntl(fd, libc::F_GETFL);
+                fl >= 0
+                    && libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) == 0
+                    && libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0
+            };
+            if !ok {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(this)
+    }
+
+    /// The descriptor to watch for readability.
+    pub(crate) fn fileno(&self) -> RawFd {
+        self.read
+    }
+
+    /// Makes the descriptor readable. Async-signal-safe: one `write`, errors ignored (a full
+    /// pipe or a saturated eventfd is already readable).
+    pub(crate) fn signal(&self) {
+        let one: u64 = 1;
+        loop {
+            // SAFETY: writes 8 bytes from a live local to a descriptor we own; for a pipe,
+            // any prefix (>= 1 byte) makes it readable.
+            let n = unsafe { libc::write(self.write, (&one as *const u64).cast(), 8) };
+            if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
+    /// Consumes every pending signal, so the descriptor is no longer readable.
+    pub(crate) fn drain(&self) {
+        let mut buf = [0u8; 64];
+        loop {
+            // SAFETY: reads into a live local buffer of the given length from our descriptor.
+            let n = unsafe { libc::read(self.read, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 && self.read != self.write && n as usize == buf.len() {
+                continue; // a pipe with more bytes queued
+            }
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+    }
+}
+
+impl Drop for WakeFd {
+    fn drop(&mut self) {
+        // SAFETY: closes descriptors this value owns, once each.
+        unsafe {
+            libc::close(self.read);
+            if self.write != self.read {
+                libc::close(self.write);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable(fd: RawFd) -> bool {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn signal_then_drain() {
+        for fd in [WakeFd::new().unwrap(), WakeFd::pipe().unwrap()] {
+            assert!(!readable(fd.fileno()));
+            fd.signal();
+            fd.signal();
+            assert!(readable(fd.fileno()));
+            fd.drain();
+            assert!(!readable(fd.fileno()));
+        }
+    }
+}
