@@ -25,9 +25,9 @@ static mp_obj_t channel_make_new(const mp_obj_type_t *type, size_t n_args, size_
     size_t def_capacity, def_max_frame;
     awaitq_mp_defaults(&def_capacity, &def_max_frame);
     mp_int_t capacity = args[ARG_capacity].u_obj == MP_OBJ_NULL
-        ? (mp_int_t)def_capacity : mp_obj_get_int(args[ARG_capacity].u_obj);
+        ? (mp_int_t)def_capacity : awaitq_mp_get_size(args[ARG_capacity].u_obj, MP_QSTR_capacity);
     mp_int_t max_frame = args[ARG_max_frame].u_obj == MP_OBJ_NULL
-        ? (mp_int_t)def_max_frame : mp_obj_get_int(args[ARG_max_frame].u_obj);
+        ? (mp_int_t)def_max_frame : awaitq_mp_get_size(args[ARG_max_frame].u_obj, MP_QSTR_max_frame);
     const char *overflow = NULL;
     size_t overflow_len = 0;
     if (args[ARG_overflow].u_obj != MP_OBJ_NULL) {
@@ -177,10 +177,7 @@ static mp_obj_t channel_recv_into(mp_obj_t self_in, mp_obj_t buf) {
 static MP_DEFINE_CONST_FUN_OBJ_2(channel_recv_into_obj, channel_recv_into);
 
 static mp_obj_t channel_recv_many(mp_obj_t self_in, mp_obj_t n_in) {
-    if (!mp_obj_is_int(n_in)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("n must be an int"));
-    }
-    mp_int_t n = mp_obj_get_int(n_in);
+    mp_int_t n = awaitq_mp_get_size(n_in, MP_QSTR_n);
     if (n < 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("n must be at least 1"));
     }

@@ -35,6 +35,9 @@ NORETURN void awaitq_mp_raise(const awaitq_mp_error_t *err);
 // Argument conversions shared by the methods (raise TypeError / ValueError).
 void awaitq_mp_get_payload(mp_obj_t data, mp_buffer_info_t *bufinfo);
 uint32_t awaitq_mp_get_tag(mp_obj_t tag);
+// A size-like int argument (capacity, max_frame, n, count): negative and huge values are
+// clamped (to 0 / the largest mp_int_t) so the range check that follows reports them.
+mp_int_t awaitq_mp_get_size(mp_obj_t obj, qstr what);
 
 // The next queued frame as bytes (allocated at its exact size), or MP_OBJ_NULL when the
 // channel is empty. Raises ChannelClosed once closed and drained.

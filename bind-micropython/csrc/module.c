@@ -77,7 +77,19 @@ uint32_t awaitq_mp_get_tag(mp_obj_t tag) {
             return (uint32_t)mp_obj_int_get_truncated(tag);
         }
     }
-    mp_raise_ValueError(MP_ERROR_TEXT("tag must be in 0..2**32-1"));
+    mp_raise_ValueError(MP_ERROR_TEXT("tag must be in range 0..2**32-1"));
+}
+
+mp_int_t awaitq_mp_get_size(mp_obj_t obj, qstr what) {
+    if (!mp_obj_is_int(obj)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%q must be an int"), what);
+    }
+    if (mp_obj_is_small_int(obj)) {
+        return MP_OBJ_SMALL_INT_VALUE(obj);
+    }
+    // A big int: out of any size range. Clamp, so the core's range check reports it
+    // (ValueError with the core's message, never OverflowError), as on CPython.
+    return mp_obj_int_sign(obj) < 0 ? 0 : (mp_int_t)(~(mp_uint_t)0 >> 1);
 }
 
 const awaitq_channel_t *awaitq_mp_channel_ptr(mp_const_obj_t obj) {

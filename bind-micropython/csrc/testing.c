@@ -17,6 +17,7 @@
 #if AWAITQ_MP_HAVE_TESTING
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,8 +182,8 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     enum { ARG_ch, ARG_count, ARG_size, ARG_rate_hz, ARG_close };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_ch, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_count, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_size, MP_ARG_INT, {.u_int = 16} },
+        { MP_QSTR_count, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_size, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(16)} },
         { MP_QSTR_rate_hz, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_close, MP_ARG_BOOL, {.u_bool = false} },
     };
@@ -194,16 +195,13 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
     if (core == NULL) {
         mp_raise_TypeError(MP_ERROR_TEXT("ch must be an awaitq.Channel"));
     }
-    mp_int_t count = args[ARG_count].u_int;
-    mp_int_t size = args[ARG_size].u_int;
-    if (count < 0 || (uint64_t)count > UINT32_MAX) {
-        mp_raise_ValueError(MP_ERROR_TEXT("count must be in 0..2**32-1"));
-    }
-    if (size < 4) {
-        mp_raise_ValueError(MP_ERROR_TEXT("size must be at least 4"));
-    }
-    if ((size_t)size > ((awaitq_mp_channel_obj_t *)MP_OBJ_TO_PTR(ch))->max_frame) {
-        mp_raise_ValueError(MP_ERROR_TEXT("size exceeds the channel's max_frame"));
+    // Frame k carries k as its tag, a u32: more frames than that cannot be numbered.
+    mp_int_t count = MIN(awaitq_mp_get_size(args[ARG_count].u_obj, MP_QSTR_count), (mp_int_t)UINT32_MAX);
+    mp_int_t size = awaitq_mp_get_size(args[ARG_size].u_obj, MP_QSTR_size);
+    size_t max_frame = ((awaitq_mp_channel_obj_t *)MP_OBJ_TO_PTR(ch))->max_frame;
+    if (size < 4 || (size_t)size > max_frame) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("size must be between 4 and max_frame (%u), got %d"), (unsigned)max_frame, (int)size);
     }
     uint64_t period_ns = 0;
     if (args[ARG_rate_hz].u_obj != mp_const_none) {
@@ -212,8 +210,8 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         #else
         mp_int_t rate = mp_obj_get_int(args[ARG_rate_hz].u_obj);
         #endif
-        if (!(rate > 0)) {
-            mp_raise_ValueError(MP_ERROR_TEXT("rate_hz must be positive"));
+        if (!(rate > 0) || !isfinite((double)rate)) {
+            mp_raise_ValueError(MP_ERROR_TEXT("rate_hz must be a positive number"));
         }
         period_ns = (uint64_t)(1e9 / rate);
     }
