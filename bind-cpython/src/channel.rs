@@ -5,7 +5,7 @@ use std::sync::Arc;
 use awaitq_core::{Config, Overflow, RecvError, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use pyo3::{Py, PyTraverseError, PyVisit};
+use pyo3::Py;
 
 use crate::args;
 use crate::awaitable::cache::AwCache;
@@ -22,7 +22,6 @@ use crate::shared::Shared;
 #[pyclass(frozen, module = "awaitq")]
 pub struct Channel {
     shared: Arc<Shared>,
-    cache: AwCache,
     /// Where `try_recv` lands a frame before it becomes `bytes` (`max_frame` long).
     scratch: GilCell<Box<[u8]>>,
 }
@@ -34,7 +33,7 @@ impl Channel {
     }
 
     fn awaitable(&self, py: Python<'_>, kind: Kind, arg: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-        self.cache.get(py, &self.shared, kind, arg)
+        AwCache::get(py, &self.shared, kind, arg)
     }
 
     /// The next frame, given to `f` (which must not run Python code: it may allocate the
@@ -72,7 +71,6 @@ impl Channel {
         Ok(Self {
             scratch: GilCell::new(vec![0; shared.config.max_frame].into_boxed_slice()),
             shared,
-            cache: AwCache::new(),
         })
     }
 
@@ -184,21 +182,13 @@ impl Channel {
             if self.shared.ch.is_closed() { " closed" } else { "" }
         )
     }
-
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.cache.visit(&visit)
-    }
-
-    fn __clear__(&self) {
-        self.cache.clear();
-    }
 }
 
 impl Drop for Channel {
     fn drop(&mut self) {
         // Producers that outlive us see "closed"; parked waiters wake and drain.
         self.shared.ch.close();
-        self.cache.clear();
+        Python::attach(|py| self.shared.cache.close(py));
         let stale = self.shared.consumer().clear();
         drop(stale);
     }

@@ -6,6 +6,7 @@ use pyo3::Python;
 
 /// A value that only threads attached to Python touch. The module declares `gil_used`, so the
 /// GIL serialises them; `with` takes a `Python` token as the proof of being attached.
+#[derive(Default)]
 pub(crate) struct GilCell<T>(UnsafeCell<T>);
 
 // SAFETY: every access goes through `with`, which requires being attached; attached threads

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use awaitq_capi::{RawChannel, Storage};
 use awaitq_core::{Config, WakeHook};
 
+use crate::awaitable::cache::AwCache;
 use crate::errors::{Failure, Result};
 use crate::wake::park::Consumer;
 use crate::wake::waker::WakeSlot;
@@ -22,6 +23,8 @@ pub struct Shared {
     pub(crate) config: Config,
     /// The hook's target; the hook's `ctx` is this field's address.
     pub(crate) wake: WakeSlot,
+    /// The reusable awaitable (attached threads only).
+    pub(crate) cache: AwCache,
     /// Waiters and per-context caches. Locked only by threads attached to Python, never across
     /// a call into Python (which could switch threads and deadlock).
     consumer: Mutex<Consumer>,
@@ -37,6 +40,7 @@ impl Shared {
             ch,
             config,
             wake: WakeSlot::default(),
+            cache: AwCache::default(),
             consumer: Mutex::default(),
         });
         this.ch.set_wake_hook(Some(WakeHook {

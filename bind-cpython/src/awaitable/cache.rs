@@ -1,80 +1,79 @@
-//! One reusable awaitable per channel: `recv()` hands out the cached object again when the
-//! cache holds the only reference to it (so no driver, step or user can still see it).
+//! One reusable awaitable per channel. A finished awaitable parks itself here; `recv()` and
+//! friends take it back out when the cache holds the only reference to it (so no driver, step
+//! or user can still see it). An awaitable in flight is *not* referenced from here: a task
+//! abandoned while waiting (its loop closed) forms a cycle the garbage collector can see and
+//! collect, and collecting it closes the wait.
 
-use std::cell::UnsafeCell;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::{ffi, Py, PyTraverseError, PyVisit};
+use pyo3::{ffi, Py};
 
 use super::state::{Inner, Kind};
 use super::{slots, AwaitObject, Running};
+use crate::gil::GilCell;
 use crate::shared::Shared;
 
-/// A strong reference to the channel's reusable awaitable.
-pub(crate) struct AwCache(UnsafeCell<Option<Py<PyAny>>>);
+#[derive(Default)]
+struct Slot {
+    aw: Option<Py<PyAny>>,
+    /// Cleared when the Python `Channel` goes away: from then on nothing is cached, so the
+    /// `Shared` <-> cached awaitable pair cannot keep each other alive.
+    closed: bool,
+}
 
-// SAFETY: the cell is only accessed by threads attached to Python, and the module declares
-// `gil_used`, so those accesses are serialised by the GIL. No `&mut` to the cell is held
-// across a call into Python (which could re-enter through a finalizer or the GC).
-unsafe impl Sync for AwCache {}
+/// The channel's reusable awaitable (inside [`Shared`]).
+#[derive(Default)]
+pub(crate) struct AwCache(GilCell<Slot>);
 
 impl AwCache {
-    pub(crate) fn new() -> Self {
-        Self(UnsafeCell::new(None))
-    }
-
-    fn ptr(&self) -> *mut ffi::PyObject {
-        // SAFETY: shared read while attached (see the Sync impl).
-        unsafe { &*self.0.get() }
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |o| o.as_ptr())
-    }
-
-    /// An awaitable performing `kind` on `shared`: the cached one if it is free, else a new
-    /// one (which becomes the cached one if there is none).
+    /// An awaitable performing `kind` on `shared`: the cached one if it is free, else a new one.
     pub(crate) fn get(
-        &self,
         py: Python<'_>,
         shared: &Arc<Shared>,
         kind: Kind,
         arg: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let p = self.ptr();
-        // SAFETY: a non-null pointer is our strong reference to a live object; attached.
-        let free = !p.is_null() && unsafe { ffi::Py_REFCNT(p) } == 1;
-        if free {
-            // SAFETY: only AwaitObjects are cached, and ours is alive.
-            let aw = unsafe { &*p.cast::<AwaitObject>() };
-            // Refcount 1: nobody else holds it. `Running` still guards against a re-entrant
-            // call from a finalizer run by the reset below.
+        let free = shared.cache.0.with(py, |slot| {
+            // SAFETY: a cached object is alive (we hold a reference); attached.
+            let only_ours = |o: &Py<PyAny>| unsafe { ffi::Py_REFCNT(o.as_ptr()) } == 1;
+            if slot.aw.as_ref().is_some_and(only_ours) {
+                slot.aw.take()
+            } else {
+                None
+            }
+        });
+        if let Some(obj) = free {
+            // SAFETY: only AwaitObjects are cached, and we now hold the only reference.
+            let aw = unsafe { &*obj.as_ptr().cast::<AwaitObject>() };
+            // `Running` guards against a re-entrant call from a finalizer run by the reset.
             if let Ok(mut run) = Running::enter(aw) {
                 run.inner().reset(aw, kind);
                 aw.arg.set(arg);
-                drop(run);
-                // SAFETY: `p` is live; the new reference is returned to the caller.
-                return Ok(unsafe { Bound::from_borrowed_ptr(py, p) }.unbind());
+                return Ok(obj);
             }
         }
-        let obj = slots::alloc(py, Inner::new(Arc::clone(shared), kind), arg)?;
-        if self.ptr().is_null() {
-            // SAFETY: exclusive while attached (see the Sync impl); no Python runs here.
-            unsafe { *self.0.get() = Some(obj.clone_ref(py)) };
-        }
-        Ok(obj)
+        slots::alloc(py, Inner::new(Arc::clone(shared), kind), arg)
     }
 
-    /// For the owner's `__traverse__`.
-    pub(crate) fn visit(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        // SAFETY: shared read while attached (the GC runs attached).
-        visit.call(unsafe { &*self.0.get() })
+    /// A finished awaitable offers itself for reuse (kept if the cache is empty).
+    pub(crate) fn offer(&self, py: Python<'_>, aw: &AwaitObject) {
+        let obj = (aw as *const AwaitObject).cast_mut().cast::<ffi::PyObject>();
+        self.0.with(py, |slot| {
+            if !slot.closed && slot.aw.is_none() {
+                // SAFETY: `aw` is alive (the caller is inside one of its steps). Taking a new
+                // reference runs no Python code.
+                slot.aw = Some(unsafe { Bound::from_borrowed_ptr(py, obj) }.unbind());
+            }
+        });
     }
 
-    /// Drops the cached reference (the owner's `__clear__` or drop; attached).
-    pub(crate) fn clear(&self) {
-        // SAFETY: exclusive while attached; the value is moved out before it is dropped, so
-        // a finalizer re-entering `get` sees an empty cache.
-        let old = unsafe { (*self.0.get()).take() };
-        drop(old);
+    /// The Python channel is going away: drop the cached awaitable and cache nothing more.
+    pub(crate) fn close(&self, py: Python<'_>) {
+        let old = self.0.with(py, |slot| {
+            slot.closed = true;
+            slot.aw.take()
+        });
+        drop(old); // outside the cell: the drop may run the awaitable's dealloc
     }
 }

@@ -80,10 +80,10 @@ impl AwaitObject {
     }
 
     /// `throw(exc)`: cancels the wait and returns the error to raise.
-    fn step_throw(&self, err: PyErr) -> PyErr {
+    fn step_throw(&self, py: Python<'_>, err: PyErr) -> PyErr {
         match Running::enter(self) {
             Ok(mut run) => {
-                run.inner().throw(self);
+                run.inner().throw(py, self);
                 err
             }
             Err(f) => f.into(),
@@ -91,9 +91,9 @@ impl AwaitObject {
     }
 
     /// `close()`.
-    fn step_close(&self) -> PyResult<()> {
+    fn step_close(&self, py: Python<'_>) -> PyResult<()> {
         let mut run = Running::enter(self)?;
-        run.inner().abandon(self);
+        run.inner().close(py, self);
         Ok(())
     }
 }

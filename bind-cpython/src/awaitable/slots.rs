@@ -184,7 +184,7 @@ unsafe extern "C" fn meth_throw(obj: *mut ffi::PyObject, args: *mut ffi::PyObjec
         trampoline(ptr::null_mut(), |py| {
             let args = Bound::from_borrowed_ptr(py, args).cast_into::<PyTuple>()?;
             let err = thrown(&args)?;
-            Err(this(obj).step_throw(err))
+            Err(this(obj).step_throw(py, err))
         })
     }
 }
@@ -231,7 +231,7 @@ unsafe extern "C" fn meth_close(obj: *mut ffi::PyObject, _unused: *mut ffi::PyOb
     // SAFETY: called by CPython with a live instance.
     unsafe {
         trampoline(ptr::null_mut(), |py| {
-            this(obj).step_close()?;
+            this(obj).step_close(py)?;
             Ok(py.None().into_ptr())
         })
     }

@@ -94,6 +94,12 @@ impl Inner {
         drop(aw.arg.take());
     }
 
+    /// `finish`, then offer the object for reuse (not on the dealloc or reset paths).
+    fn complete(&mut self, py: Python<'_>, aw: &AwaitObject) {
+        self.finish(aw);
+        self.shared.cache.offer(py, aw);
+    }
+
     /// A throw or close step: the core unparks and never delivers (`Rethrow` / `Returned`).
     fn resume(&mut self, input: Resume) {
         let ch = &self.shared.ch;
@@ -115,23 +121,24 @@ impl Inner {
                     Ok(Parked::Yield(obj)) => return Ok(Out::Yield(obj)),
                     Ok(Parked::Recheck) => continue,
                     Err(e) => {
-                        self.abandon(aw);
+                        self.resume(Resume::Close);
+                        self.complete(py, aw);
                         return Err(e);
                     }
                 },
                 Ok(Step::Ready(value)) => {
-                    self.finish(aw);
+                    self.complete(py, aw);
                     return Ok(Out::Return(value));
                 }
                 Ok(Step::Failed(f)) => {
-                    self.finish(aw);
+                    self.complete(py, aw);
                     return Err(f.into());
                 }
                 Ok(_) => return Err(Failure::Exhausted.into()),
                 Err(e) => {
                     // A Python error while building the value: the frame was taken, but we
                     // cannot deliver it (memory exhaustion); end the operation cleanly.
-                    self.finish(aw);
+                    self.complete(py, aw);
                     return Err(e);
                 }
             }
@@ -139,9 +146,15 @@ impl Inner {
     }
 
     /// `throw(exc)`: the driver cancels the wait; nothing is consumed.
-    pub(crate) fn throw(&mut self, aw: &AwaitObject) {
+    pub(crate) fn throw(&mut self, py: Python<'_>, aw: &AwaitObject) {
         self.resume(Resume::Throw);
-        self.finish(aw);
+        self.complete(py, aw);
+    }
+
+    /// `close()`: the driver discards the wait; nothing is consumed.
+    pub(crate) fn close(&mut self, py: Python<'_>, aw: &AwaitObject) {
+        self.resume(Resume::Close);
+        self.complete(py, aw);
     }
 
     /// One attempt of the operation, as a core `Step` whose `Ready` carries the Python value.
