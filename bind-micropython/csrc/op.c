@@ -179,7 +179,8 @@ static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *fr
 // MP_OBJ_NULL after parking (the caller yields None).
 static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     awaitq_mp_channel_obj_t *ch = self->channel;
-    if (awaitq_mp_op_phase(self) == AWAITQ_MP_PARKED) {
+    uint8_t phase = awaitq_mp_op_phase(self);
+    if (phase == AWAITQ_MP_PARKED) {
         // Woken by asyncio, or resumed by hand while still registered. A registration still
         // held by another task means two tasks await this one object: refuse, change nothing.
         mp_obj_t entry = registration(self);
@@ -201,8 +202,13 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     awaitq_mp_error_t err;
     uint8_t st;
     awaitq_mp_frame_t frame = {0, 0};
-    mp_buffer_info_t bufinfo;
-    if (self->kind == AWAITQ_MP_SEND) {
+    mp_buffer_info_t bufinfo = {NULL, 0, 0};
+    if (phase == AWAITQ_MP_FINISHED) {
+        // Resumed after finishing: the buffers are gone; the core answers EXHAUSTED.
+        st = self->kind == AWAITQ_MP_SEND
+            ? awaitq_mp_send_resume(self, AWAITQ_MP_RESUME_SEND, NULL, 0, &err)
+            : awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, NULL, 0, &frame, &err);
+    } else if (self->kind == AWAITQ_MP_SEND) {
         awaitq_mp_get_payload(self->arg, &bufinfo);
         st = awaitq_mp_send_resume(self, AWAITQ_MP_RESUME_SEND, bufinfo.buf, bufinfo.len, &err);
     } else {

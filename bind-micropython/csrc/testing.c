@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 typedef struct _producer_obj_t {
     mp_obj_base_t base;
@@ -63,6 +66,11 @@ static void *producer_main(void *arg) {
     producer_obj_t *p = arg;
     // libc memory, not the GC heap: this thread must never allocate from MicroPython.
     uint8_t *frame = malloc(p->size);
+    #if defined(__linux__)
+    // Linux rounds sleeps up by the thread's timer slack (50 us by default), which would turn
+    // rate_hz pacing and the full-channel retry into much longer waits than asked for.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    #endif
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     bool closed = frame == NULL;
