@@ -31,7 +31,10 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot read AWAITQ_MP_CFLAGS_FILE={flags_file}: {e}"));
     let mut lines = text.lines();
     let cwd = PathBuf::from(lines.next().expect("flags file: missing working directory"));
-    let cc = lines.next().expect("flags file: missing compiler").to_string();
+    let cc = lines
+        .next()
+        .expect("flags file: missing compiler")
+        .to_string();
     let raw: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
 
     let mut args = clang_args(&cwd, &raw);

@@ -9,8 +9,15 @@ use crate::ffi::{
 use crate::{channel as c, op as o};
 use core::ffi::c_char;
 
-type Config =
-    unsafe extern "C" fn(mp_int_t, mp_int_t, *const c_char, usize, *mut u8, *mut usize, *mut Err) -> bool;
+type Config = unsafe extern "C" fn(
+    mp_int_t,
+    mp_int_t,
+    *const c_char,
+    usize,
+    *mut u8,
+    *mut usize,
+    *mut Err,
+) -> bool;
 type Init = unsafe extern "C" fn(*mut Ch, usize, mp_int_t, mp_int_t, u8, *mut Err) -> bool;
 type Push = unsafe extern "C" fn(*const Ch, u32, *const u8, usize, *mut Err) -> bool;
 type TryRecv =

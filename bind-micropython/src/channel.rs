@@ -114,8 +114,12 @@ pub unsafe extern "C" fn awaitq_mp_config(
             .map_err(|_| ConfigError::UnknownOverflow)
             .and_then(Overflow::from_name)
     };
-    let result =
-        policy.and_then(|p| Ok((p, Config::new(size(capacity), size(max_frame), p).validate()?)));
+    let result = policy.and_then(|p| {
+        Ok((
+            p,
+            Config::new(size(capacity), size(max_frame), p).validate()?,
+        ))
+    });
     match result {
         Ok((policy, len)) => {
             // SAFETY: valid for writes, per the contract.

@@ -142,7 +142,13 @@ pub unsafe extern "C" fn awaitq_mp_recv_resume(
         return AWAITQ_MP_FAILED as u8;
     }
     // SAFETY: per the contract: a receive op, its live channel, a writable destination.
-    let (state, ch, dest) = unsafe { (recv_op(op), core_of((*op).channel), bytes_mut(dest, dest_len)) };
+    let (state, ch, dest) = unsafe {
+        (
+            recv_op(op),
+            core_of((*op).channel),
+            bytes_mut(dest, dest_len),
+        )
+    };
     let step = state.resume(ch, resume_of(how), dest);
     // SAFETY: `err` and `frame` are valid for writes, per the contract.
     unsafe {
@@ -174,8 +180,14 @@ pub unsafe extern "C" fn awaitq_mp_send_resume(
         return AWAITQ_MP_FAILED as u8;
     }
     // SAFETY: per the contract: a send op, its live channel, a readable payload.
-    let (state, ch, payload, tag) =
-        unsafe { (send_op(op), core_of((*op).channel), bytes(data, len), (*op).tag) };
+    let (state, ch, payload, tag) = unsafe {
+        (
+            send_op(op),
+            core_of((*op).channel),
+            bytes(data, len),
+            (*op).tag,
+        )
+    };
     let step = state.resume(ch, resume_of(how), tag, payload);
     // SAFETY: `err` is valid for writes, per the contract.
     unsafe { status(step, err, |()| {}) }

@@ -52,12 +52,13 @@ async def main():
         if data is not None:
             k = int.from_bytes(data[:4], "little")
             if k != expected:
-                print("frame", k, "expected", expected)
+                # How many receives were abandoned depends on timing (under valgrind nearly
+                # every receive finds a frame ready), so the counts appear only here.
+                print("frame", k, "expected", expected, "after", timeouts, cancels, closes)
                 return
             expected += 1
     pushed = p.join()
     print("all frames once, in order:", expected == N == pushed)
-    print("abandoned receives:", timeouts > 0, cancels > 0, closes > 0)
     st = ch.stats()
     print("stats agree:", st["sent"] == st["received"] == N)
 
