@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Build MicroPython's qemu firmware for the awaitq board (MPS2-AN385, Cortex-M3).
 #
-# Usage: ports/qemu/build.sh <mp-src-dir> <out-dir> [awaitq]
+# Usage: ports/qemu/build.sh <mp-src-dir> <out-dir> [plain|awaitq|awaitq-size]
 #
 #   <mp-src-dir>  tree from ci/fetch-micropython.sh (Debian "+ds" source); not modified
 #   <out-dir>     build products: <out-dir>/build/ (objects, firmware.map), <out-dir>/firmware.elf
-#   awaitq        also compile awaitq as a user C module (Rust core cross-compiled for
-#                 thumbv7m-none-eabi, Python part frozen) and the board's `isrbus` ISR producer
+#   plain         (default) the board alone: asyncio on a hardware clock, no awaitq
+#   awaitq        also awaitq as a user C module (ports/micropython.mk; the Rust staticlib
+#                 cross-compiled for thumbv7m-none-eabi with stable Rust, opt-level "s") and the
+#                 board's `isrbus` ISR producer
+#   awaitq-size   the same, built for size: nightly Rust rebuilds `core` (-Zbuild-std) with
+#                 panic = "immediate-abort", so no panic messages or formatting machinery of the
+#                 precompiled core are linked. A Rust panic (a bug) then traps (HardFault)
+#                 instead of reporting through nlr_jump_fail.
 #
 # The board definition lives in ports/qemu/board (BOARD_DIR); see its mpconfigboard.mk and
 # ports/FIRMWARE.md. Prints the firmware path as the last stdout line.
@@ -18,7 +24,7 @@ set -euo pipefail
 SRC=$(cd "$1" && pwd)
 mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
-WITH_AWAITQ=${3:-}
+VARIANT=${3:-plain}
 JOBS=${JOBS:-2}
 RUST_TARGET=thumbv7m-none-eabi
 
@@ -40,23 +46,38 @@ MAKE_ARGS=(
     FROZEN_MANIFEST="$ROOT/ports/manifest.py"
     MICROPY_MANIFEST_AWAITQ_ROOT="$ROOT"
 )
-if [[ $WITH_AWAITQ == awaitq ]]; then
+case $VARIANT in
+plain) ;;
+awaitq | awaitq-size)
     ensure_rust_target "$RUST_TARGET"
     # bindgen (libclang) parses MicroPython's headers for the target and needs the C library's
     # headers: Debian's arm-none-eabi-gcc reports no sysroot (-print-sysroot is empty), so
     # point libclang at newlib's include directory, found next to libc.a. Only bindgen sees it.
     NEWLIB_INC=$(cd "$(dirname "$(arm-none-eabi-gcc -print-file-name=libc.a)")/../include" && pwd)
     export BINDGEN_EXTRA_CLANG_ARGS_${RUST_TARGET//-/_}="-isystem $NEWLIB_INC"
+    # Size over speed, like the rest of the firmware (-Os).
+    CARGO_FLAGS="--config 'profile.release.opt-level=\"s\"'"
+    CARGO=cargo
+    if [[ $VARIANT == awaitq-size ]]; then
+        if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+            rustup toolchain install nightly --profile minimal --component rust-src >&2
+        fi
+        CARGO="cargo +nightly"
+        CARGO_FLAGS+=" -Zbuild-std=core -Zpanic-immediate-abort"
+        CARGO_FLAGS+=" --config 'profile.release.panic=\"immediate-abort\"'"
+    fi
     MAKE_ARGS+=(
         USER_C_MODULES="$ROOT"
         AWAITQ_RUST_TARGET="$RUST_TARGET"
-        # Size over speed, like the rest of the firmware (-Os).
-        AWAITQ_CARGO_FLAGS="--config 'profile.release.opt-level=\"s\"'"
+        AWAITQ_CARGO="$CARGO"
+        AWAITQ_CARGO_FLAGS="$CARGO_FLAGS"
     )
-elif [[ -n $WITH_AWAITQ ]]; then
-    echo "unknown option: $WITH_AWAITQ" >&2
+    ;;
+*)
+    echo "unknown variant: $VARIANT" >&2
     exit 2
-fi
+    ;;
+esac
 
 make "${MAKE_ARGS[@]}" >&2
 cp -f "$OUT/build/firmware.elf" "$OUT/firmware.elf"
