@@ -49,8 +49,12 @@ impl Channel {
 
 #[pymethods]
 impl Channel {
+    // `None` stands for the core's defaults, which the text signature shows.
     #[new]
-    #[pyo3(signature = (capacity=None, max_frame=None, overflow=None))]
+    #[pyo3(
+        signature = (capacity=None, max_frame=None, overflow=None),
+        text_signature = "(capacity=256, max_frame=64, overflow='reject')"
+    )]
     fn new(
         capacity: Option<&Bound<'_, PyAny>>,
         max_frame: Option<&Bound<'_, PyAny>>,
@@ -100,7 +104,7 @@ impl Channel {
     }
 
     /// `await ch.send(data, tag=0)`: queues a copy of `data`, waiting for room under "reject".
-    #[pyo3(signature = (data, tag=None))]
+    #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
     fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, tag: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         let tag = tag.map_or(Ok(0), args::tag)?;
         let data = buffer::with_bytes(data, "data", <[u8]>::to_vec)?;
@@ -108,7 +112,7 @@ impl Channel {
     }
 
     /// Queues a frame now, or raises `ChannelFull` / `ChannelClosed` / `ValueError`.
-    #[pyo3(signature = (data, tag=None))]
+    #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
     fn send_nowait(&self, data: &Bound<'_, PyAny>, tag: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let tag = tag.map_or(Ok(0), args::tag)?;
         buffer::with_bytes(data, "data", |d| self.shared.ch.push(tag, d))?.map_err(Failure::from)?;

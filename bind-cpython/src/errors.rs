@@ -52,6 +52,8 @@ pub(crate) enum Failure {
     ForeignLoop,
     /// The running event loop is already closed.
     LoopClosed,
+    /// A second driver resumed an awaitable whose wait belongs to another task.
+    SharedAwaitable,
     /// The awaitable was resumed from inside its own step (like "generator already executing").
     Reentered,
     /// The channel's storage could not be allocated.
@@ -115,6 +117,9 @@ impl From<Failure> for PyErr {
                 "this channel is already awaited from another event loop (or outside one)",
             ),
             Failure::LoopClosed => PyRuntimeError::new_err("the running event loop is closed"),
+            Failure::SharedAwaitable => {
+                PyRuntimeError::new_err("awaitq: another task is awaiting this awaitable")
+            }
             Failure::Reentered => PyValueError::new_err("awaitable is already running"),
             Failure::NoMemory => PyMemoryError::new_err("cannot allocate the channel's storage"),
             Failure::Os(e) => PyOSError::new_err(e.to_string()),

@@ -143,7 +143,7 @@ impl ProducerHandle {
     }
 
     /// Pushes a frame, like a native producer would (for tests and demos).
-    #[pyo3(signature = (data, tag=None))]
+    #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
     fn push(&self, data: &Bound<'_, PyAny>, tag: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let tag = tag.map_or(Ok(0), args::tag)?;
         buffer::with_bytes(data, "data", |d| self.producer.push(tag, d))?.map_err(Failure::from)?;

@@ -101,7 +101,10 @@ impl SpawnedProducer {
 /// `spawn_producer(ch, count, size=16, rate_hz=None, close=False)`: a native thread pushing
 /// `count` frames (frame k: tag k, payload k as u32 LE then `k & 0xFF` bytes).
 #[pyfunction]
-#[pyo3(signature = (ch, count, size=None, rate_hz=None, close=false))]
+#[pyo3(
+    signature = (ch, count, size=None, rate_hz=None, close=false),
+    text_signature = "(ch, count, size=16, rate_hz=None, close=False)"
+)]
 pub(crate) fn spawn_producer(
     ch: &Bound<'_, PyAny>,
     count: &Bound<'_, PyAny>,

@@ -293,3 +293,21 @@ def test_an_abandoned_parked_task_is_collected_and_unparks(loop_factory):
     aw = ch.recv_tagged()
     aw.send(None)  # not Busy: the dead task's receive was closed
     aw.close()
+
+
+def test_a_second_task_awaiting_the_same_awaitable_is_refused(run):
+    ch = awaitq.Channel(capacity=2, max_frame=4)
+
+    async def waiter(aw):
+        return await aw
+
+    async def main():
+        aw = ch.recv()
+        first = asyncio.ensure_future(waiter(aw))
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="another task is awaiting this awaitable"):
+            await aw
+        ch.producer().push(b"one")
+        return await first
+
+    assert run(main()) == b"one"

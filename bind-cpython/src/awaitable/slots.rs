@@ -35,9 +35,9 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
     }
     // The type keeps a pointer to its method table: it must live as long as the process.
     let methods: &'static mut [ffi::PyMethodDef; 4] = Box::leak(Box::new([
-        method(c"send", meth_send, ffi::METH_O, c"send(value) -> resume the wait; the value is ignored"),
-        method(c"throw", meth_throw, ffi::METH_VARARGS, c"throw(exc) -> cancel the wait (nothing is consumed) and raise exc"),
-        method(c"close", meth_close, ffi::METH_NOARGS, c"close() -> cancel the wait; nothing is consumed"),
+        method(c"send", meth_send, ffi::METH_O, c"send($self, value, /)\n--\n\nResume the wait; the value is ignored."),
+        method(c"throw", meth_throw, ffi::METH_VARARGS, c"throw($self, typ, val=None, tb=None, /)\n--\n\nCancel the wait (nothing is consumed) and raise the exception."),
+        method(c"close", meth_close, ffi::METH_NOARGS, c"close($self, /)\n--\n\nCancel the wait; nothing is consumed."),
         ffi::PyMethodDef::zeroed(),
     ]));
     let slot = |slot: c_int, pfunc: *mut c_void| ffi::PyType_Slot { slot, pfunc };

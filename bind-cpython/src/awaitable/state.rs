@@ -112,6 +112,7 @@ impl Inner {
     /// `send(None)` / `__next__` / `am_send`.
     pub(crate) fn send(&mut self, py: Python<'_>, aw: &AwaitObject) -> PyResult<Out> {
         if self.ctx.is_some() {
+            park::check_driver(py, &aw.fut)?;
             park::resumed(&self.shared, &aw.fut, self.ctx);
         }
         loop {

@@ -240,6 +240,21 @@ fn own_wait(py: Python<'_>, shared: &Arc<Shared>) -> PyResult<(Py<WaitHandle>, A
     Ok((handle, node))
 }
 
+/// Before resuming a parked awaitable: in a loop, the future it yielded is taken out when the
+/// wake completes it, so a future still pending means another task is driving this awaitable
+/// (`await aw` from a second task). That driver is refused and the wait stays intact.
+pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
+    let Some(fut) = slot.take() else {
+        return Ok(());
+    };
+    let pending = !fut.bind(py).call_method0(intern!(py, "done"))?.is_truthy()?;
+    drop(slot.set(fut));
+    if pending {
+        return Err(Failure::SharedAwaitable.into());
+    }
+    Ok(())
+}
+
 /// Resuming a parked awaitable (it will attempt again): forget its future; outside a loop,
 /// consume the descriptor's signal so `select()` does not spin.
 pub(crate) fn resumed(shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
