@@ -80,8 +80,9 @@ pub(crate) fn with_bytes<R>(
     }
     // SAFETY: PyObject_GetBuffer succeeded, so the view is initialised.
     let view = unsafe { view.assume_init_mut() };
-    // SAFETY: a PYBUF_SIMPLE export is `len` readable contiguous bytes at `buf`.
     let bytes: &[u8] = match usize::try_from(view.len) {
+        // SAFETY: a PYBUF_SIMPLE export is `len` readable contiguous bytes at `buf`, valid
+        // until released below.
         Ok(len) if len > 0 && !view.buf.is_null() => unsafe {
             std::slice::from_raw_parts(view.buf.cast::<u8>(), len)
         },

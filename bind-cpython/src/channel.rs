@@ -38,12 +38,17 @@ impl Channel {
 
     /// The next frame, given to `f` (which must not run Python code: it may allocate the
     /// result object, nothing more).
-    fn try_take<R>(&self, py: Python<'_>, f: impl FnOnce(u32, &[u8]) -> R) -> Result<Option<R>, Failure> {
-        self.scratch.with(py, |buf| match self.shared.ch.try_recv_into(buf) {
-            Ok(frame) => Ok(Some(f(frame.tag, &buf[..frame.len]))),
-            Err(RecvError::Empty) => Ok(None),
-            Err(e) => Err(e.into()),
-        })
+    fn try_take<R>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(u32, &[u8]) -> R,
+    ) -> Result<Option<R>, Failure> {
+        self.scratch
+            .with(py, |buf| match self.shared.ch.try_recv_into(buf) {
+                Ok(frame) => Ok(Some(f(frame.tag, &buf[..frame.len]))),
+                Err(RecvError::Empty) => Ok(None),
+                Err(e) => Err(e.into()),
+            })
     }
 }
 
@@ -105,7 +110,12 @@ impl Channel {
 
     /// `await ch.send(data, tag=0)`: queues a copy of `data`, waiting for room under "reject".
     #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
-    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, tag: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn send(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        tag: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let tag = tag.map_or(Ok(0), args::tag)?;
         let data = buffer::with_bytes(data, "data", <[u8]>::to_vec)?;
         self.awaitable(py, Kind::Send { tag, data }, None)
@@ -115,7 +125,8 @@ impl Channel {
     #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
     fn send_nowait(&self, data: &Bound<'_, PyAny>, tag: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let tag = tag.map_or(Ok(0), args::tag)?;
-        buffer::with_bytes(data, "data", |d| self.shared.ch.push(tag, d))?.map_err(Failure::from)?;
+        buffer::with_bytes(data, "data", |d| self.shared.ch.push(tag, d))?
+            .map_err(Failure::from)?;
         Ok(())
     }
 
@@ -183,7 +194,11 @@ impl Channel {
             c.max_frame,
             c.overflow.name(),
             self.shared.ch.len(),
-            if self.shared.ch.is_closed() { " closed" } else { "" }
+            if self.shared.ch.is_closed() {
+                " closed"
+            } else {
+                ""
+            }
         )
     }
 }

@@ -4,7 +4,8 @@
 
 use awaitq_core::{ConfigError, PushError, RecvError};
 use pyo3::exceptions::{
-    PyException, PyMemoryError, PyOSError, PyRuntimeError, PyStopAsyncIteration, PyTypeError, PyValueError,
+    PyException, PyMemoryError, PyOSError, PyRuntimeError, PyStopAsyncIteration, PyTypeError,
+    PyValueError,
 };
 use pyo3::{create_exception, PyErr};
 

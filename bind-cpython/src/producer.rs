@@ -130,9 +130,16 @@ impl ProducerHandle {
         // SAFETY: the pointer stays valid while the capsule lives, because the capsule's
         // context owns a strong count on the storage, released by `release_capsule`.
         let cap = unsafe {
-            PyCapsule::new_with_pointer_and_destructor(py, ptr, CHANNEL_CAPSULE, Some(release_capsule))
+            PyCapsule::new_with_pointer_and_destructor(
+                py,
+                ptr,
+                CHANNEL_CAPSULE,
+                Some(release_capsule),
+            )
         }?;
-        let keep = Arc::into_raw(Arc::clone(&self.producer.shared)).cast_mut().cast::<c_void>();
+        let keep = Arc::into_raw(Arc::clone(&self.producer.shared))
+            .cast_mut()
+            .cast::<c_void>();
         // SAFETY: `cap` is a live capsule; the context is ours to set.
         if unsafe { ffi::PyCapsule_SetContext(cap.as_ptr(), keep) } != 0 {
             // SAFETY: the context was not stored, so the count is still ours to release.

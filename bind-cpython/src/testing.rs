@@ -120,7 +120,9 @@ pub(crate) fn spawn_producer(
         return Err(Failure::ProducerSize { size, max_frame }.into());
     }
     if rate_hz.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(pyo3::exceptions::PyValueError::new_err("rate_hz must be a positive number"));
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "rate_hz must be a positive number",
+        ));
     }
     let thread = std::thread::Builder::new()
         .name("awaitq-producer".into())

@@ -58,7 +58,9 @@ impl AwCache {
 
     /// A finished awaitable offers itself for reuse (kept if the cache is empty).
     pub(crate) fn offer(&self, py: Python<'_>, aw: &AwaitObject) {
-        let obj = (aw as *const AwaitObject).cast_mut().cast::<ffi::PyObject>();
+        let obj = (aw as *const AwaitObject)
+            .cast_mut()
+            .cast::<ffi::PyObject>();
         self.0.with(py, |slot| {
             if !slot.closed && slot.aw.is_none() {
                 // SAFETY: `aw` is alive (the caller is inside one of its steps). Taking a new

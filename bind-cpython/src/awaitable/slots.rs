@@ -25,7 +25,12 @@ pub(crate) fn type_object(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 }
 
 fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
-    fn method(name: &'static CStr, meth: ffi::PyCFunction, flags: c_int, doc: &'static CStr) -> ffi::PyMethodDef {
+    fn method(
+        name: &'static CStr,
+        meth: ffi::PyCFunction,
+        flags: c_int,
+        doc: &'static CStr,
+    ) -> ffi::PyMethodDef {
         ffi::PyMethodDef {
             ml_name: name.as_ptr(),
             ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
@@ -64,8 +69,9 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
         name: c"awaitq.Awaitable".as_ptr(),
         basicsize: c_int::try_from(std::mem::size_of::<AwaitObject>()).expect("small struct"),
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION)
-            as std::ffi::c_uint,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as std::ffi::c_uint,
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: a valid spec whose slot functions match their slots' signatures; the method
@@ -173,12 +179,18 @@ unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
 }
 
-unsafe extern "C" fn meth_send(obj: *mut ffi::PyObject, _value: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_send(
+    obj: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance.
     unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
 }
 
-unsafe extern "C" fn meth_throw(obj: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_throw(
+    obj: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and an argument tuple.
     unsafe {
         trampoline(ptr::null_mut(), |py| {
@@ -200,14 +212,15 @@ fn thrown(args: &Bound<'_, PyTuple>) -> PyResult<PyErr> {
     let tb = args.get_item(2).ok().filter(|v| !v.is_none());
     let err = if typ.is_instance_of::<pyo3::exceptions::PyBaseException>() {
         if val.is_some() {
-            return Err(PyTypeError::new_err("instance exception may not have a separate value"));
+            return Err(PyTypeError::new_err(
+                "instance exception may not have a separate value",
+            ));
         }
         PyErr::from_value(typ)
-    } else if let Some(cls) = typ
-        .cast::<PyType>()
-        .ok()
-        .filter(|t| t.is_subclass_of::<pyo3::exceptions::PyBaseException>().unwrap_or(false))
-    {
+    } else if let Some(cls) = typ.cast::<PyType>().ok().filter(|t| {
+        t.is_subclass_of::<pyo3::exceptions::PyBaseException>()
+            .unwrap_or(false)
+    }) {
         match val {
             Some(v) if v.is_instance(cls)? => PyErr::from_value(v),
             Some(v) => PyErr::from_type(cls.clone(), (v.unbind(),)),
@@ -219,15 +232,18 @@ fn thrown(args: &Bound<'_, PyTuple>) -> PyResult<PyErr> {
         ));
     };
     if let Some(tb) = tb {
-        let tb = tb
-            .cast_into::<PyTraceback>()
-            .map_err(|_| PyTypeError::new_err("throw() third argument must be a traceback object"))?;
+        let tb = tb.cast_into::<PyTraceback>().map_err(|_| {
+            PyTypeError::new_err("throw() third argument must be a traceback object")
+        })?;
         err.set_traceback(args.py(), Some(tb));
     }
     Ok(err)
 }
 
-unsafe extern "C" fn meth_close(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_close(
+    obj: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance.
     unsafe {
         trampoline(ptr::null_mut(), |py| {
@@ -237,7 +253,11 @@ unsafe extern "C" fn meth_close(obj: *mut ffi::PyObject, _unused: *mut ffi::PyOb
     }
 }
 
-unsafe extern "C" fn traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     // SAFETY: called by the GC with a live instance; only the cells are read, never `inner`.
     unsafe {
         let aw = this(obj);

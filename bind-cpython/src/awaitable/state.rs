@@ -167,10 +167,12 @@ impl Inner {
                 let Kind::Send { tag, data } = &self.kind else {
                     return Ok(Step::Exhausted); // never: a send op always has a send kind
                 };
-                return Ok(match ready(op.resume(ch, Resume::Send, *tag, data), Failure::Push) {
-                    Ok(()) => Step::Ready(py.None()),
-                    Err(step) => step,
-                });
+                return Ok(
+                    match ready(op.resume(ch, Resume::Send, *tag, data), Failure::Push) {
+                        Ok(()) => Step::Ready(py.None()),
+                        Err(step) => step,
+                    },
+                );
             }
         };
         if let Kind::Into = self.kind {
@@ -200,7 +202,9 @@ impl Inner {
         let value = match self.kind {
             Kind::Tagged => {
                 let tag = frame.tag.into_pyobject(py)?.into_any();
-                PyTuple::new(py, [tag, payload.into_any()])?.into_any().unbind()
+                PyTuple::new(py, [tag, payload.into_any()])?
+                    .into_any()
+                    .unbind()
             }
             Kind::Many(n) => self.drain_more(py, payload, n)?,
             _ => payload.into_any().unbind(),
@@ -209,7 +213,12 @@ impl Inner {
     }
 
     /// `recv_many`: after the first frame, take what else is queued, up to `n` in all.
-    fn drain_more(&mut self, py: Python<'_>, first: Bound<'_, PyBytes>, n: usize) -> PyResult<Py<PyAny>> {
+    fn drain_more(
+        &mut self,
+        py: Python<'_>,
+        first: Bound<'_, PyBytes>,
+        n: usize,
+    ) -> PyResult<Py<PyAny>> {
         let list = PyList::empty(py);
         list.append(first)?;
         for _ in 1..n {

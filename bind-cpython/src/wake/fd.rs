@@ -20,7 +20,10 @@ impl WakeFd {
             // SAFETY: plain syscall with constant flags; the result is checked.
             let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
             if fd >= 0 {
-                return Ok(Self { read: fd, write: fd });
+                return Ok(Self {
+                    read: fd,
+                    write: fd,
+                });
             }
         }
         Self::pipe()

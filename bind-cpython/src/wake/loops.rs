@@ -82,7 +82,9 @@ pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Option<Bound<'_, PyAny>>>
         None => {
             // No asyncio imported means no loop can be running: don't import it for a
             // hand-written scheduler.
-            let modules = py.import(intern!(py, "sys"))?.getattr(intern!(py, "modules"))?;
+            let modules = py
+                .import(intern!(py, "sys"))?
+                .getattr(intern!(py, "modules"))?;
             let Some(events) = modules
                 .get_item(intern!(py, "asyncio.events"))
                 .ok()

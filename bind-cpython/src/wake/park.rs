@@ -247,7 +247,10 @@ pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
     let Some(fut) = slot.take() else {
         return Ok(());
     };
-    let pending = !fut.bind(py).call_method0(intern!(py, "done"))?.is_truthy()?;
+    let pending = !fut
+        .bind(py)
+        .call_method0(intern!(py, "done"))?
+        .is_truthy()?;
     drop(slot.set(fut));
     if pending {
         return Err(Failure::SharedAwaitable.into());

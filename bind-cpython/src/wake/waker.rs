@@ -206,7 +206,11 @@ mod tests {
             }
         });
         // Each node is queued exactly once, however often it fired.
-        let mut seen: Vec<usize> = waker.take().iter().map(|n| Arc::as_ptr(n) as usize).collect();
+        let mut seen: Vec<usize> = waker
+            .take()
+            .iter()
+            .map(|n| Arc::as_ptr(n) as usize)
+            .collect();
         assert_eq!(seen.len(), 64);
         seen.sort_unstable();
         seen.dedup();
