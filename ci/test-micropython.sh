@@ -14,7 +14,7 @@ VERSIONS=(${AWAITQ_MP_VERSIONS:-1.26.1+ds-1 1.25.0+ds-1})
 # (the full 1,000,000 runs natively on every version).
 VALGRIND_STRESS_N=20000
 
-timed "apt (clang for bindgen, valgrind)" ensure_apt clang libclang-dev valgrind python3
+timed "apt (clang for bindgen, valgrind, strace)" ensure_apt clang libclang-dev valgrind strace python3
 # Builds run one after the other and share cargo's target dir, so the Rust dependencies
 # (bindgen above all) compile once (ports/micropython.mk documents the constraint).
 export AWAITQ_CARGO_TARGET_DIR="$CACHE/cargo-micropython"
@@ -44,6 +44,19 @@ timed_rc() {
   return $rc
 }
 
+# idle_check MICROPYTHON STRACE_OUT: a waiting receive sleeps in poll(), it does not spin.
+# Counts the poll-family calls of tests/micropython/idle/idle_consumer.py (woken once, then
+# idle for 1 s): about a dozen when correct, thousands when the wait busy-polls.
+IDLE_MAX_POLLS=50
+idle_check() {
+  local mp="$1" trace="$2" out polls
+  out="$(strace -f -c -o "$trace" "$mp" "$ROOT/tests/micropython/idle/idle_consumer.py")" || return 1
+  [ "$out" = $'woken: b\'wake\'\nidle 1 s: done' ] || { echo "idle check output: $out" >&2; return 1; }
+  polls="$(awk '$NF ~ /^(poll|ppoll|epoll_wait|epoll_pwait|select|pselect6)$/ { n += $4 } END { print n + 0 }' "$trace")"
+  echo "[idle] poll calls while woken once and idle 1 s: $polls (max $IDLE_MAX_POLLS)" >&2
+  [ "$polls" -le "$IDLE_MAX_POLLS" ]
+}
+
 status=0
 tested=()
 first_build=
@@ -64,7 +77,8 @@ for v in "${VERSIONS[@]}"; do
   timed_rc "build unix port $got" bash "$ROOT/ci/build-micropython-unix.sh" "$src" "$out" "$ROOT" \
     AWAITQ_CARGO_TARGET_DIR="$AWAITQ_CARGO_TARGET_DIR" STRIP= >/dev/null
   [ -n "$first_build" ] || first_build="$src|$out"
-  if timed_rc "tests $got" run_tests "$src" "$out/micropython" "$out/test-results"; then
+  if timed_rc "tests $got" run_tests "$src" "$out/micropython" "$out/test-results" &&
+     idle_check "$out/micropython" "$out/idle.strace"; then
     echo "[matrix] $got: PASS" >&2
   else
     echo "[matrix] $got: FAIL" >&2
