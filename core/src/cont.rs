@@ -176,6 +176,16 @@ pub enum ContError {
         /// Values asked for.
         wanted: usize,
     },
+    /// A C API function got a NULL object or array where one is required.
+    NullArgument,
+    /// A C API function got an object that is not one of the binding's native awaitables.
+    NotNativeAwaitable,
+    /// A Rust future asked to await a second Python awaitable while one is requested (e.g.
+    /// `join!` of two awaits): its host runs one inner at a time.
+    OneAwaitAtATime,
+    /// A Rust future's await of a Python awaitable was polled by something other than the
+    /// binding's future host (another executor), which cannot run Python awaitables.
+    NotInFuture,
 }
 
 /// The Python exception type a [`ContError`] is raised as, on both targets.
@@ -198,9 +208,14 @@ impl ContError {
             Self::NonNoneStart | Self::NotAwaitable | Self::NotAsyncContextManager => {
                 ExcType::TypeError
             }
+            Self::NotNativeAwaitable => ExcType::TypeError,
             Self::Running => ExcType::ValueError,
-            Self::Exhausted | Self::Finished => ExcType::RuntimeError,
-            Self::NoException | Self::TooFewValues { .. } => ExcType::SystemError,
+            Self::Exhausted | Self::Finished | Self::OneAwaitAtATime | Self::NotInFuture => {
+                ExcType::RuntimeError
+            }
+            Self::NoException | Self::TooFewValues { .. } | Self::NullArgument => {
+                ExcType::SystemError
+            }
         }
     }
 }
@@ -222,6 +237,14 @@ impl fmt::Display for ContError {
             Self::TooFewValues { saved, wanted } => {
                 write!(f, "cannot unpack {wanted} values: only {saved} saved")
             }
+            Self::NullArgument => f.write_str("NULL argument to an awaitq C API function"),
+            Self::NotNativeAwaitable => f.write_str("expected an awaitq native awaitable"),
+            Self::OneAwaitAtATime => {
+                f.write_str("a Rust future can await one Python awaitable at a time")
+            }
+            Self::NotInFuture => f.write_str(
+                "a Python awaitable can only be awaited inside a Rust future that awaitq runs",
+            ),
         }
     }
 }

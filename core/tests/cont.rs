@@ -353,6 +353,26 @@ fn errors_have_fixed_texts_and_exception_types() {
             ExcType::SystemError,
             "cannot unpack 3 values: only 1 saved",
         ),
+        (
+            ContError::NullArgument,
+            ExcType::SystemError,
+            "NULL argument to an awaitq C API function",
+        ),
+        (
+            ContError::NotNativeAwaitable,
+            ExcType::TypeError,
+            "expected an awaitq native awaitable",
+        ),
+        (
+            ContError::OneAwaitAtATime,
+            ExcType::RuntimeError,
+            "a Rust future can await one Python awaitable at a time",
+        ),
+        (
+            ContError::NotInFuture,
+            ExcType::RuntimeError,
+            "a Python awaitable can only be awaited inside a Rust future that awaitq runs",
+        ),
     ];
     for (err, ty, text) in cases {
         assert_eq!((err.exc_type(), err.to_string().as_str()), (ty, text));
