@@ -27,13 +27,44 @@ fn push_retrying(p: &Producer, tag: u32, payload: &[u8]) -> bool {
     }
 }
 
-/// Frame `k`: tag `k`, payload `k` as u32 little-endian, then `k & 0xFF` repeated.
-fn fill_frame(buf: &mut [u8], k: u64) {
+/// Frame `k`: tag `k`, payload `k` as u32 little-endian, then `k & 0xFF` repeated. With
+/// `stamp`, bytes 4..12 are the push time instead (CLOCK_MONOTONIC ns, Python's
+/// `time.monotonic_ns()` clock), for latency measurements.
+fn fill_frame(buf: &mut [u8], k: u64, stamp: bool) {
     buf[..4].copy_from_slice(&(k as u32).to_le_bytes());
     buf[4..].fill(k as u8);
+    if stamp {
+        buf[4..12].copy_from_slice(&monotonic_ns().to_le_bytes());
+    }
 }
 
-fn run(p: Producer, count: u64, size: usize, rate_hz: Option<f64>, close: bool) -> u64 {
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// What one producer thread does.
+struct Plan {
+    count: u64,
+    size: usize,
+    rate_hz: Option<f64>,
+    close: bool,
+    stamp: bool,
+}
+
+fn run(p: Producer, plan: Plan) -> u64 {
+    let Plan {
+        count,
+        size,
+        rate_hz,
+        close,
+        stamp,
+    } = plan;
     let mut buf = vec![0u8; size];
     let start = Instant::now();
     let period = rate_hz.map(|hz| Duration::from_secs_f64(1.0 / hz));
@@ -46,7 +77,7 @@ fn run(p: Producer, count: u64, size: usize, rate_hz: Option<f64>, close: bool) 
                 std::thread::sleep(due - now);
             }
         }
-        fill_frame(&mut buf, k);
+        fill_frame(&mut buf, k, stamp);
         if !push_retrying(&p, k as u32, &buf) {
             return pushed;
         }
@@ -98,12 +129,13 @@ impl SpawnedProducer {
     }
 }
 
-/// `spawn_producer(ch, count, size=16, rate_hz=None, close=False)`: a native thread pushing
-/// `count` frames (frame k: tag k, payload k as u32 LE then `k & 0xFF` bytes).
+/// `spawn_producer(ch, count, size=16, rate_hz=None, close=False, *, stamp=False)`: a native
+/// thread pushing `count` frames (frame k: tag k, payload k as u32 LE then `k & 0xFF` bytes;
+/// with `stamp`, bytes 4..12 carry the push time in `time.monotonic_ns()` units).
 #[pyfunction]
 #[pyo3(
-    signature = (ch, count, size=None, rate_hz=None, close=false),
-    text_signature = "(ch, count, size=16, rate_hz=None, close=False)"
+    signature = (ch, count, size=None, rate_hz=None, close=false, *, stamp=false),
+    text_signature = "(ch, count, size=16, rate_hz=None, close=False, *, stamp=False)"
 )]
 pub(crate) fn spawn_producer(
     ch: &Bound<'_, PyAny>,
@@ -111,6 +143,7 @@ pub(crate) fn spawn_producer(
     size: Option<&Bound<'_, PyAny>>,
     rate_hz: Option<f64>,
     close: bool,
+    stamp: bool,
 ) -> PyResult<SpawnedProducer> {
     let p = Producer::from_object(ch)?;
     let count = args::size(count, "count")? as u64;
@@ -119,6 +152,11 @@ pub(crate) fn spawn_producer(
     if !(4..=max_frame).contains(&size) {
         return Err(Failure::ProducerSize { size, max_frame }.into());
     }
+    if stamp && size < 12 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "stamp=True needs size >= 12 (the time is bytes 4..12)",
+        ));
+    }
     if rate_hz.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         return Err(pyo3::exceptions::PyValueError::new_err(
             "rate_hz must be a positive number",
@@ -126,7 +164,16 @@ pub(crate) fn spawn_producer(
     }
     let thread = std::thread::Builder::new()
         .name("awaitq-producer".into())
-        .spawn(move || run(p, count, size, rate_hz, close))
+        .spawn(move || {
+            let plan = Plan {
+                count,
+                size,
+                rate_hz,
+                close,
+                stamp,
+            };
+            run(p, plan)
+        })
         .map_err(Failure::from)?;
     Ok(SpawnedProducer {
         thread: Mutex::new(Some(thread)),

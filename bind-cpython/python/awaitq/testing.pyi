@@ -28,4 +28,6 @@ def spawn_producer(
     size: int = 16,
     rate_hz: float | None = None,
     close: bool = False,
+    *,
+    stamp: bool = False,
 ) -> Producer: ...
