@@ -8,6 +8,8 @@
 # We deliberately do NOT include the unix variant's default manifest
 # ($(PORT_DIR)/variants/manifest.py): it require()s "mip-cmdline" and "ssl"
 # from lib/micropython-lib, which the Debian "+ds" source tarball strips, so
-# freezing would fail. asyncio is the only frozen package we depend on.
+# freezing would fail. asyncio is the only frozen package we depend on: the awaitq module
+# itself is all C and Rust (USER_C_MODULES, see bind-micropython/README.md), and its
+# awaitables need asyncio to wait.
 
 include("$(MPY_DIR)/extmod/asyncio")
