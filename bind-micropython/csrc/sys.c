@@ -88,9 +88,14 @@ void awaitq_mp_wake_fd_drain(awaitq_mp_channel_obj_t *self) {
         return;
     }
     uint64_t buf[8];
-    // eventfd: one read resets the counter; pipe: read until empty.
-    while (read(self->wake_rfd, buf, self->wake_rfd == self->wake_wfd ? sizeof(uint64_t) : sizeof(buf)) > 0
-           && self->wake_rfd != self->wake_wfd) {
+    if (self->wake_rfd == self->wake_wfd) {
+        // eventfd: one read returns the counter and resets it (EAGAIN when already 0).
+        ssize_t n = read(self->wake_rfd, buf, sizeof(uint64_t));
+        (void)n;
+    } else {
+        // pipe: read until empty (EAGAIN).
+        while (read(self->wake_rfd, buf, sizeof(buf)) > 0) {
+        }
     }
 }
 
