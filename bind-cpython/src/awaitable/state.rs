@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use awaitq_core::{Frame, RecvError, RecvOp, Resume, SendOp, Step};
+use awaitq_core::{Frame, Phase, RecvError, RecvOp, Resume, SendOp, Step};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -36,6 +36,14 @@ enum Op {
 }
 
 impl Op {
+    fn finished(&self) -> bool {
+        let phase = match self {
+            Self::Recv(op) => op.phase(),
+            Self::Send(op) => op.phase(),
+        };
+        phase == Phase::Finished
+    }
+
     fn for_kind(kind: &Kind) -> Self {
         match kind {
             Kind::Send { .. } => Self::Send(SendOp::new()),
@@ -75,9 +83,12 @@ impl Inner {
         }
     }
 
-    /// Starts a new operation in this (finished or abandoned) awaitable.
+    /// Starts a new operation in this finished awaitable (the cache only holds finished
+    /// ones, so there is normally nothing to close first).
     pub(crate) fn reset(&mut self, aw: &AwaitObject, kind: Kind) {
-        self.abandon(aw);
+        if self.ctx.is_some() || !self.op.finished() {
+            self.abandon(aw);
+        }
         self.op = Op::for_kind(&kind);
         self.kind = kind;
     }

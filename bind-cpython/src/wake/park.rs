@@ -291,12 +291,22 @@ pub(crate) fn wake_waiters(py: Python<'_>, shared: &Shared, ctx: u64) -> PyResul
             .filter_map(|w| unsafe { w.slot.as_ref() }.take())
             .collect()
     };
+    let mut result = Ok(());
     for fut in futs {
-        let fut = fut.bind(py);
-        // A cancelled (done) future belongs to a task that is being thrown into: skip it.
-        if !fut.call_method0(intern!(py, "done"))?.is_truthy()? {
-            fut.call_method1(intern!(py, "set_result"), (py.None(),))?;
+        // A cancelled future (its task is being thrown into) refuses the result with
+        // InvalidStateError: nothing to wake. Checking done() first would cost a call per wake.
+        if let Err(e) = fut.bind(py).call_method1(intern!(py, "set_result"), (py.None(),)) {
+            if !is_invalid_state(py, &e) && result.is_ok() {
+                result = Err(e);
+            }
         }
     }
-    Ok(())
+    result
+}
+
+/// `asyncio.InvalidStateError` (what `set_result` on a done future raises).
+fn is_invalid_state(py: Python<'_>, err: &PyErr) -> bool {
+    static TYPE: pyo3::sync::PyOnceLock<Py<pyo3::types::PyType>> = pyo3::sync::PyOnceLock::new();
+    TYPE.import(py, "asyncio", "InvalidStateError")
+        .is_ok_and(|t| err.is_instance(py, t))
 }
