@@ -15,7 +15,8 @@ use crate::{Config, ConfigError, Frame, PushError, RecvError, Stats, WakeHook};
 /// # Progress guarantee
 ///
 /// Every operation is one critical section that copies at most one frame (`max_frame` bytes)
-/// and updates a few words: bounded time, no allocation, no loop that depends on other threads.
+/// and updates a few words (except [`try_recv_batch`](Self::try_recv_batch), which copies at
+/// most its destination buffer): bounded time, no allocation, no loop that depends on other threads.
 /// Whether that is wait-free depends on the critical-section implementation: on a single-core
 /// MCU (interrupts masked) it is; on a hosted OS it is a mutex, so a producer can be delayed
 /// by another thread holding the section for one frame copy. It is **not lock-free**; call it
@@ -73,6 +74,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Channel<S> {
         let (frame, wake) = self.state.with(|s| s.pop_into(dest))?;
         fire(wake);
         Ok(frame)
+    }
+
+    /// Takes up to `max` queued frames in one critical section (a binding's `recv_many`: one
+    /// section per batch instead of one per frame). They are packed into `dest` as records,
+    /// tag (u32 LE), length (u32 LE), payload, stopping before the first record that does not
+    /// fit; read them back with [`batch_frames`](crate::batch_frames). Returns `(frames,
+    /// bytes)`. Errors as [`try_recv_into`](Self::try_recv_into) when nothing is taken
+    /// (`BufferTooSmall` reports the record length). The section copies up to `dest.len()`
+    /// bytes: keep `dest` small where interrupt latency matters.
+    pub fn try_recv_batch(&self, dest: &mut [u8], max: usize) -> Result<(usize, usize), RecvError> {
+        let (taken, wake) = self.state.with(|s| s.pop_batch(dest, max))?;
+        fire(wake);
+        Ok(taken)
     }
 
     /// One step of a receive operation: deliver, or arm and report [`RecvError::Empty`]

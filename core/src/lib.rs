@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod batch;
 mod channel;
 mod config;
 pub mod cont;
@@ -42,6 +43,7 @@ mod sync;
 mod testutil;
 pub mod wake;
 
+pub use batch::batch_frames;
 pub use channel::Channel;
 pub use config::{
     Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, SLOT_HEADER,

@@ -217,6 +217,55 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
         Ok((frame, wake))
     }
 
+    /// Takes up to `max` queued frames into `dest` as packed records, each exactly as the
+    /// slot stores it (tag u32 LE, length u32 LE, payload), stopping before the first that
+    /// does not fit. Returns `(frames, bytes)` and the hook to call after unlocking if a parked
+    /// sender now has room. With nothing taken: `Empty` / `Closed` as [`Self::pop_into`], or
+    /// `BufferTooSmall` (record length) if the head frame does not fit; frames stay queued.
+    pub(crate) fn pop_batch(
+        &mut self,
+        dest: &mut [u8],
+        max: usize,
+    ) -> Result<((usize, usize), Option<WakeHook>), RecvError> {
+        let was_full = self.len == self.config.capacity;
+        let (mut frames, mut used) = (0, 0);
+        while frames < max {
+            let Some(frame) = self.head_frame() else {
+                break;
+            };
+            let record = SLOT_HEADER + frame.len;
+            if dest.len() - used < record {
+                if frames == 0 {
+                    return Err(RecvError::BufferTooSmall {
+                        needed: record,
+                        got: dest.len(),
+                    });
+                }
+                break;
+            }
+            let at = self.slot_offset(self.head);
+            dest[used..used + record].copy_from_slice(&self.storage.as_ref()[at..at + record]);
+            used += record;
+            frames += 1;
+            self.head = (self.head + 1) % self.config.capacity;
+            self.len -= 1;
+        }
+        if frames == 0 {
+            return Err(if self.closed {
+                RecvError::Closed
+            } else {
+                RecvError::Empty
+            });
+        }
+        self.stats.received += frames as u64;
+        let wake = if was_full {
+            Self::take_wake(&mut self.space_armed, self.hook)
+        } else {
+            None
+        };
+        Ok(((frames, used), wake))
+    }
+
     /// The receive step of the wake protocol, atomically: take a frame if one is queued,
     /// otherwise report closed, otherwise arm and park. `parked` says whether the caller is
     /// the receiver already parked here (a re-check after a wake-up) or a new one.
