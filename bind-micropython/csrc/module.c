@@ -85,7 +85,8 @@ mp_int_t awaitq_mp_get_size(mp_obj_t obj, qstr what) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%q must be an int"), what);
     }
     if (mp_obj_is_small_int(obj)) {
-        return MP_OBJ_SMALL_INT_VALUE(obj);
+        mp_int_t v = MP_OBJ_SMALL_INT_VALUE(obj);
+        return v < 0 ? 0 : v;
     }
     // A big int: out of any size range. Clamp, so the core's range check reports it
     // (ValueError with the core's message, never OverflowError), as on CPython.

@@ -204,7 +204,8 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         mp_raise_TypeError(MP_ERROR_TEXT("ch must be an awaitq.Channel"));
     }
     // Frame k carries k as its tag, a u32: more frames than that cannot be numbered.
-    mp_int_t count = MIN(awaitq_mp_get_size(args[ARG_count].u_obj, MP_QSTR_count), (mp_int_t)UINT32_MAX);
+    uint64_t count = (uint64_t)awaitq_mp_get_size(args[ARG_count].u_obj, MP_QSTR_count);  // >= 0
+    count = MIN(count, UINT32_MAX);
     mp_int_t size = awaitq_mp_get_size(args[ARG_size].u_obj, MP_QSTR_size);
     size_t max_frame = ((awaitq_mp_channel_obj_t *)MP_OBJ_TO_PTR(ch))->max_frame;
     if (size < 4 || (size_t)size > max_frame) {

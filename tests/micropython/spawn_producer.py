@@ -84,6 +84,7 @@ async def main():
     except TypeError:
         print("TypeError: not a channel")
     print("nothing pushed:", ch.stats()["sent"] == 0)
+    print("negative count pushes nothing:", spawn_producer(ch, -5, size=4).join())
 
 
 asyncio.run(main())
