@@ -11,6 +11,7 @@
 //! | [`producer`] | [`Producer`] for Rust threads, `ProducerHandle` and `_C_API` for C |
 //! | `errors` | the one mapping from core errors to Python exceptions |
 //! | `testing` | `spawn_producer`, `Pinger`: native threads for tests and benchmarks |
+//! | [`cont`] | native awaitables that await Python: Rust API, C API, Rust futures |
 //!
 //! Every state decision is the core's (`RecvOp`/`SendOp::resume -> Step`); this crate
 //! translates. See `bind-cpython/README.md` for the user-facing documentation.
@@ -19,6 +20,7 @@ mod args;
 mod awaitable;
 mod buffer;
 pub mod channel;
+pub mod cont;
 mod errors;
 mod gil;
 pub mod producer;
@@ -56,5 +58,7 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;
+    m.add("NativeAwaitable", cont::type_object(py)?)?;
+    m.add("_cont_testing", cont::testing::module(py)?)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use awaitq_capi::{as_c_ptr, awaitq_channel_t, PRODUCER_API};
+use awaitq_capi::{as_c_ptr, awaitq_channel_t};
 use awaitq_core::{PushError, Stats};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
@@ -185,9 +185,10 @@ unsafe extern "C" fn release_capsule(capsule: *mut ffi::PyObject) {
 }
 
 /// `awaitq._C_API`: a PyCapsule of the core's `awaitq_producer_api_t` (see
-/// `ports/include/awaitq.h`), so C extensions push without linking this module.
+/// `ports/include/awaitq.h`), so C extensions push without linking this module; the
+/// native-awaitable table follows it (`crate::cont::C_API`, `ports/include/awaitq_aw.h`).
 pub(crate) fn c_api_capsule(py: Python<'_>) -> PyResult<Py<PyCapsule>> {
-    let ptr = NonNull::from(&PRODUCER_API).cast::<c_void>();
+    let ptr = NonNull::from(&crate::cont::C_API).cast::<c_void>();
     // SAFETY: a pointer to a `static` table, valid for the whole process; C code only reads it.
     let cap = unsafe { PyCapsule::new_with_pointer(py, ptr, c"awaitq._C_API") }?;
     Ok(cap.unbind())

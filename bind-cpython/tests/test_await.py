@@ -236,3 +236,27 @@ def test_channel_works_across_successive_loops(loop_factory):
             spawn_producer(ch, 1).join()
             return await task
         assert run_on(loop_factory, main()) == frame(0)
+
+
+@pytest.mark.parametrize("max_frame, size", [(16, 16), (5000, 4100)])
+def test_recv_many_batches_keep_order_and_limits(run, max_frame, size):
+    # With 5000-byte frames a batch buffer holds one record: the batching loop runs per frame.
+    ch = awaitq.Channel(capacity=64, max_frame=max_frame)
+
+    async def main():
+        p = spawn_producer(ch, 3000, size=size, close=True)
+        got, sizes = [], []
+        while True:
+            try:
+                batch = await ch.recv_many(100)
+            except awaitq.ChannelClosed:
+                break
+            assert 1 <= len(batch) <= 100
+            sizes.append(len(batch))
+            got.extend(batch)
+        return got, p.join(), max(sizes)
+
+    got, pushed, biggest = run(main())
+    assert pushed == 3000
+    assert got == [frame(k, size) for k in range(3000)]
+    assert biggest > 1

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use awaitq_core::{Frame, Phase, RecvError, RecvOp, Resume, SendOp, Step};
+use awaitq_core::{batch_frames, Phase, RecvError, RecvOp, Resume, SendOp, Step, SLOT_HEADER};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     ctx: Option<u64>,
     /// Where a frame lands before it becomes `bytes` (`max_frame` long).
     scratch: Box<[u8]>,
+    /// Where `recv_many` lands a batch of frames (made on first use).
+    batch: Vec<u8>,
 }
 
 impl Inner {
@@ -80,6 +82,7 @@ impl Inner {
             kind,
             ctx: None,
             scratch: vec![0; max_frame].into_boxed_slice(),
+            batch: Vec::new(),
         }
     }
 
@@ -223,7 +226,8 @@ impl Inner {
         Ok(Step::Ready(value))
     }
 
-    /// `recv_many`: after the first frame, take what else is queued, up to `n` in all.
+    /// `recv_many`: after the first frame, take what else is queued, up to `n` in all, a
+    /// batch per critical section.
     fn drain_more(
         &mut self,
         py: Python<'_>,
@@ -232,16 +236,27 @@ impl Inner {
     ) -> PyResult<Py<PyAny>> {
         let list = PyList::empty(py);
         list.append(first)?;
-        for _ in 1..n {
-            match self.shared.ch.try_recv_into(&mut self.scratch) {
-                Ok(Frame { len, .. }) => list.append(PyBytes::new(py, &self.scratch[..len]))?,
-                // Empty, or closed and drained: deliver what we have; the next call reports it.
-                Err(_) => break,
+        let mut want = n - 1;
+        if want > 0 && self.batch.is_empty() {
+            let record = SLOT_HEADER + self.shared.config.max_frame;
+            self.batch = vec![0; (BATCH_BYTES / record).max(1) * record];
+        }
+        while want > 0 {
+            // Empty, or closed and drained: deliver what we have; the next call reports it.
+            let Ok((frames, used)) = self.shared.ch.try_recv_batch(&mut self.batch, want) else {
+                break;
+            };
+            for (_tag, payload) in batch_frames(&self.batch[..used]) {
+                list.append(PyBytes::new(py, payload))?;
             }
+            want -= frames;
         }
         Ok(list.into_any().unbind())
     }
 }
+
+/// How many bytes of frames `recv_many` takes per critical section (at least one frame).
+const BATCH_BYTES: usize = 8 * 1024;
 
 /// Splits a core step into its `Ready` value (`Ok`) or the step to report, error mapped.
 fn ready<T, U, E>(step: Step<T, E>, err: impl FnOnce(E) -> Failure) -> Result<T, Step<U, Failure>> {

@@ -71,7 +71,7 @@ impl Host for PyHost<'_, '_> {
                 Ok(Started::Skipped)
             }
             Entry::Wait { parker } => match &self.obj.d.kind {
-                Kind::Future(st) => future::arm(self.py, self.obj, st, parker),
+                Kind::Future(st) => future::arm(self.py, st, parker),
                 _ => Ok(Started::Skipped),
             },
         }
@@ -167,18 +167,14 @@ impl Host for PyHost<'_, '_> {
     fn discard_pending(&mut self) {
         let py = self.py;
         if let Kind::Future(st) = &self.obj.d.kind {
-            future::discard(py, self.obj, st);
+            future::discard(py, st);
         }
         let queue = std::mem::take(&mut *self.obj.d.queue.borrow_mut());
         self.obj.d.cursor.set(Default::default());
         // Now that nothing borrows the queue: closing runs Python, which may add or cancel.
         for entry in queue {
             if let Entry::Await { awaitable, iter: None, .. } = &entry {
-                if iter::is_coroutine(py, awaitable) {
-                    if let Err(e) = iter::close(py, awaitable) {
-                        e.write_unraisable(py, Some(awaitable.bind(py)));
-                    }
-                }
+                iter::close_unstarted(py, awaitable);
             }
         }
     }

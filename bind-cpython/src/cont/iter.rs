@@ -64,11 +64,16 @@ fn coroutine_type(py: Python<'_>) -> PyResult<*mut ffi::PyTypeObject> {
     Ok(tp.as_ptr().cast())
 }
 
-/// Whether `obj` is a coroutine object (closed unstarted when discarded, so Python does not
-/// warn that it was never awaited).
-pub(crate) fn is_coroutine(py: Python<'_>, obj: &Py<PyAny>) -> bool {
+/// An awaitable that will never be awaited (discarded from the queue): a coroutine is closed,
+/// so Python does not warn that it was never awaited; a failure is reported as unraisable.
+pub(crate) fn close_unstarted(py: Python<'_>, obj: &Py<PyAny>) {
     // SAFETY: `obj` is live.
-    coroutine_type(py).is_ok_and(|tp| ptr::eq(unsafe { ffi::Py_TYPE(obj.as_ptr()) }, tp))
+    let is_coro = coroutine_type(py).is_ok_and(|tp| ptr::eq(unsafe { ffi::Py_TYPE(obj.as_ptr()) }, tp));
+    if is_coro {
+        if let Err(e) = close(py, obj) {
+            e.write_unraisable(py, Some(obj.bind(py)));
+        }
+    }
 }
 
 /// `iter.send(value)` (`am_send`, or `__next__`/`send` through `PyIter_Send`).
@@ -78,8 +83,8 @@ pub(crate) fn send(py: Python<'_>, iter: &Py<PyAny>, value: &Py<PyAny>) -> Inner
     let r = unsafe { ffi::PyIter_Send(iter.as_ptr(), value.as_ptr(), &mut out) };
     match r {
         // SAFETY: on NEXT and RETURN, `out` is a new reference.
-        PySendResult::PYGEN_NEXT => Inner::Yielded(unsafe { Py::from_owned_ptr(py, out) }),
-        PySendResult::PYGEN_RETURN => Inner::Returned(unsafe { Py::from_owned_ptr(py, out) }),
+        PySendResult::PYGEN_NEXT => Inner::Yielded(unsafe { Bound::from_owned_ptr(py, out).unbind() }),
+        PySendResult::PYGEN_RETURN => Inner::Returned(unsafe { Bound::from_owned_ptr(py, out).unbind() }),
         PySendResult::PYGEN_ERROR => Inner::Raised(PyErr::fetch(py)),
     }
 }

@@ -23,6 +23,7 @@ use pyo3::types::{PyTraceback, PyTuple, PyType};
 use pyo3::Py;
 
 use super::errors::{cont_err, panic_err};
+use super::entry::Entry;
 use super::object::{ContObject, Kind};
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -136,7 +137,7 @@ unsafe extern "C" fn am_send(
     unsafe {
         *result = ptr::null_mut();
         trampoline(PySendResult::PYGEN_ERROR, |py| {
-            let v = if value.is_null() { py.None() } else { Py::from_borrowed_ptr(py, value) };
+            let v = if value.is_null() { py.None() } else { Bound::from_borrowed_ptr(py, value).unbind() };
             match this(obj).resume(py, ContInput::Send(v)) {
                 ContStep::Yield(v) => {
                     *result = v.into_ptr();
@@ -177,7 +178,7 @@ unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 unsafe extern "C" fn meth_send(obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and one borrowed argument.
-    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), Py::from_borrowed_ptr(py, value))) }
+    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), Bound::from_borrowed_ptr(py, value).unbind())) }
 }
 
 unsafe extern "C" fn meth_throw(obj: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -286,28 +287,24 @@ unsafe extern "C" fn traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, ar
     unsafe {
         let aw = this(obj);
         let mut ptrs: Vec<*mut ffi::PyObject> = Vec::new();
-        let mut add = |o: Option<&Py<PyAny>>| {
-            if let Some(o) = o {
-                ptrs.push(o.as_ptr());
+        let mut add = |p: *mut ffi::PyObject| {
+            if !p.is_null() {
+                ptrs.push(p);
             }
         };
-        let result = aw.d.result.take();
-        add(result.as_ref());
-        aw.d.result.set(result);
-        let owner = aw.d.owner.take();
-        add(owner.as_ref());
-        aw.d.owner.set(owner);
+        let mut add_opt = |o: Option<&Py<PyAny>>| add(o.map_or(ptr::null_mut(), |o| o.as_ptr()));
+        for cell in [&aw.d.result, &aw.d.owner] {
+            let v = cell.take();
+            add_opt(v.as_ref());
+            cell.set(v);
+        }
         if let Ok(values) = aw.d.values.try_borrow() {
-            values.iter().for_each(|v| add(Some(v)));
+            values.iter().for_each(|v| add_opt(Some(v)));
         }
         if let Ok(queue) = aw.d.queue.try_borrow() {
-            queue.iter().flat_map(|e| e.objects()).for_each(&mut add);
+            queue.iter().flat_map(Entry::objects).for_each(&mut add_opt);
         }
-        aw.d.cont.with_current(|e| {
-            if let Some(e) = e {
-                e.objects().into_iter().for_each(&mut add);
-            }
-        });
+        aw.d.cont.with_current(|e| e.into_iter().flat_map(Entry::objects).for_each(&mut add_opt));
         match &aw.d.kind {
             Kind::Future(st) => st.visit(&mut add),
             Kind::With(st) => st.visit(&mut add),
@@ -336,7 +333,7 @@ unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
         let values = std::mem::take(&mut *aw.d.values.borrow_mut());
         let owner = aw.d.owner.take();
         match &aw.d.kind {
-            Kind::Future(st) => st.clear(py, aw),
+            Kind::Future(st) => st.clear(py),
             Kind::With(st) => st.clear(),
             Kind::Queue => {}
         }
