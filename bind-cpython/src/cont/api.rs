@@ -124,7 +124,12 @@ impl<'py> NativeAwaitable<'py> {
     /// are this awaitable's), then `__aexit__(...)` is awaited with the block's exception, which
     /// a true result suppresses. Errors the statement raises go to `on_error`.
     /// `TypeError` now if `cm` is not an async context manager.
-    pub fn async_with(&self, cm: &Bound<'py, PyAny>, body: ResultFn, on_error: Option<ErrorFn>) -> PyResult<()> {
+    pub fn async_with(
+        &self,
+        cm: &Bound<'py, PyAny>,
+        body: ResultFn,
+        on_error: Option<ErrorFn>,
+    ) -> PyResult<()> {
         with::begin(
             self.py(),
             self.obj(),

@@ -153,10 +153,19 @@ unsafe fn array<'a, T>(p: *const T, n: usize) -> PyResult<&'a [T]> {
 
 unsafe extern "C" fn aw_new() -> Obj {
     // SAFETY: API contract (attached).
-    unsafe { api(ptr::null_mut(), |py| Ok(object::alloc(py, Kind::Queue, None)?.into_ptr())) }
+    unsafe {
+        api(ptr::null_mut(), |py| {
+            Ok(object::alloc(py, Kind::Queue, None)?.into_ptr())
+        })
+    }
 }
 
-unsafe extern "C" fn aw_add_await(aw: Obj, awaitable: Obj, on_result: Option<CResultCb>, on_error: Option<CErrorCb>) -> c_int {
+unsafe extern "C" fn aw_add_await(
+    aw: Obj,
+    awaitable: Obj,
+    on_result: Option<CResultCb>,
+    on_error: Option<CErrorCb>,
+) -> c_int {
     // SAFETY: API contract (attached, live or NULL objects).
     unsafe {
         api(-1, |py| {
@@ -204,7 +213,10 @@ unsafe extern "C" fn aw_save(aw: Obj, n: usize, values: *const Obj) -> c_int {
             let aw = aw_ref(py, aw)?;
             let values = array(values, n)?;
             // All checked before any is kept: a failure saves nothing.
-            let owned = values.iter().map(|&v| arg(py, v)).collect::<PyResult<Vec<_>>>()?;
+            let owned = values
+                .iter()
+                .map(|&v| arg(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
             aw.save(owned)?;
             Ok(0)
         })
@@ -219,7 +231,10 @@ unsafe extern "C" fn aw_unpack(aw: Obj, n: usize, out: *const *mut Obj) -> c_int
             let out = array(out, n)?;
             let values = aw.target().d.values.borrow();
             if n > values.len() {
-                return Err(cont_err(ContError::TooFewValues { saved: values.len(), wanted: n }));
+                return Err(cont_err(ContError::TooFewValues {
+                    saved: values.len(),
+                    wanted: n,
+                }));
             }
             for (dst, v) in out.iter().zip(values.iter()) {
                 if !dst.is_null() {
@@ -253,7 +268,10 @@ unsafe extern "C" fn aw_unpack_ptr(aw: Obj, n: usize, out: *const *mut *mut c_vo
             let out = array(out, n)?;
             let ptrs = aw.d.ptrs.borrow();
             if n > ptrs.len() {
-                return Err(cont_err(ContError::TooFewValues { saved: ptrs.len(), wanted: n }));
+                return Err(cont_err(ContError::TooFewValues {
+                    saved: ptrs.len(),
+                    wanted: n,
+                }));
             }
             for (dst, &p) in out.iter().zip(ptrs.iter()) {
                 if !dst.is_null() {
@@ -274,7 +292,10 @@ unsafe extern "C" fn aw_get_value(aw: Obj, index: usize) -> Obj {
             match values.get(index) {
                 // Borrowed, as from unpack.
                 Some(v) => Ok(v.as_ptr()),
-                None => Err(cont_err(ContError::TooFewValues { saved: values.len(), wanted: index + 1 })),
+                None => Err(cont_err(ContError::TooFewValues {
+                    saved: values.len(),
+                    wanted: index + 1,
+                })),
             }
         })
     }
@@ -300,14 +321,25 @@ unsafe extern "C" fn aw_cancel(aw: Obj) -> c_int {
     }
 }
 
-unsafe extern "C" fn aw_async_with(aw: Obj, cm: Obj, body: Option<CResultCb>, on_error: Option<CErrorCb>) -> c_int {
+unsafe extern "C" fn aw_async_with(
+    aw: Obj,
+    cm: Obj,
+    body: Option<CResultCb>,
+    on_error: Option<CErrorCb>,
+) -> c_int {
     // SAFETY: API contract.
     unsafe {
         api(-1, |py| {
             let aw = aw_ref(py, aw)?;
             let cm = arg(py, cm)?;
             let body = body.ok_or_else(|| cont_err(ContError::NullArgument))?;
-            with::begin(py, aw, cm.bind(py), with::Body::C(body), on_error.map_or(OnError::Raise, OnError::C))?;
+            with::begin(
+                py,
+                aw,
+                cm.bind(py),
+                with::Body::C(body),
+                on_error.map_or(OnError::Raise, OnError::C),
+            )?;
             Ok(0)
         })
     }

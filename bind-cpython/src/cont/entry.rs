@@ -10,7 +10,8 @@ use pyo3::{ffi, Py};
 use super::api::NativeAwaitable;
 
 /// `awaitq_aw_result_cb`: `0` ok, `-1` raised.
-pub type CResultCb = unsafe extern "C" fn(aw: *mut ffi::PyObject, result: *mut ffi::PyObject) -> c_int;
+pub type CResultCb =
+    unsafe extern "C" fn(aw: *mut ffi::PyObject, result: *mut ffi::PyObject) -> c_int;
 /// `awaitq_aw_error_cb`: `0` handled, `-1` not handled (raise what is set, or the original).
 pub type CErrorCb = unsafe extern "C" fn(aw: *mut ffi::PyObject, exc: *mut ffi::PyObject) -> c_int;
 /// `awaitq_aw_defer_cb`: runs when the deferred await is reached; may add awaits.
@@ -72,7 +73,10 @@ pub(crate) enum Entry {
         on_error: OnError,
     },
     /// A decision to run when reached (its failure goes to `on_error`).
-    Defer { decide: Option<OnDefer>, on_error: OnError },
+    Defer {
+        decide: Option<OnDefer>,
+        on_error: OnError,
+    },
     /// A Rust future parked on its `Waker`: yields the parker once, returns when resumed.
     Wait { parker: Option<Py<PyAny>> },
 }
@@ -91,7 +95,9 @@ impl Entry {
     /// The Python objects it holds (for `tp_traverse`).
     pub(crate) fn objects(&self) -> [Option<&Py<PyAny>>; 2] {
         match self {
-            Self::Await { awaitable, iter, .. } => [Some(awaitable), iter.as_ref()],
+            Self::Await {
+                awaitable, iter, ..
+            } => [Some(awaitable), iter.as_ref()],
             Self::Defer { .. } => [None, None],
             Self::Wait { parker } => [parker.as_ref(), None],
         }

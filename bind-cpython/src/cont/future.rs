@@ -91,7 +91,10 @@ impl FutureState {
     /// Drops every reference (`tp_clear`), the future included.
     pub(crate) fn clear(&self, py: Python<'_>) {
         self.unregister(py);
-        let taken = (self.fut.take(), std::mem::take(&mut *self.slots.borrow_mut()));
+        let taken = (
+            self.fut.take(),
+            std::mem::take(&mut *self.slots.borrow_mut()),
+        );
         drop(taken);
     }
 
@@ -178,7 +181,9 @@ pub(crate) fn poll(py: Python<'_>, obj: &ContObject, st: &FutureState) -> PyResu
         Ok(Poll::Pending) if !st.discarded.get() => {
             st.fut.set(Some(fut));
             return Ok(Some(match request {
-                Some((id, awaitable)) => Entry::await_(awaitable, OnResult::Reply(id), OnError::Reply(id)),
+                Some((id, awaitable)) => {
+                    Entry::await_(awaitable, OnResult::Reply(id), OnError::Reply(id))
+                }
                 None => Entry::Wait { parker: None },
             }));
         }
@@ -201,7 +206,11 @@ pub(crate) fn poll(py: Python<'_>, obj: &ContObject, st: &FutureState) -> PyResu
 
 /// core's `start` of a wait entry: park, then look at `woken` (a wake that came before the
 /// park could reach us means "poll again", not "wait").
-pub(crate) fn arm(py: Python<'_>, st: &FutureState, parker: &mut Option<Py<PyAny>>) -> PyResult<Started> {
+pub(crate) fn arm(
+    py: Python<'_>,
+    st: &FutureState,
+    parker: &mut Option<Py<PyAny>>,
+) -> PyResult<Started> {
     let hub = st.hub()?;
     loop {
         let mut ctx = st.ctx.get();
@@ -231,7 +240,11 @@ pub(crate) fn arm(py: Python<'_>, st: &FutureState, parker: &mut Option<Py<PyAny
 
 /// core's `send` into a wait entry: the first yields the parker; the next (the wake came, or
 /// a spurious resume) ends the wait, and the future is polled again.
-pub(crate) fn wait_send(py: Python<'_>, obj: &ContObject, parker: &mut Option<Py<PyAny>>) -> Inner<Py<PyAny>, PyErr> {
+pub(crate) fn wait_send(
+    py: Python<'_>,
+    obj: &ContObject,
+    parker: &mut Option<Py<PyAny>>,
+) -> Inner<Py<PyAny>, PyErr> {
     if let Some(p) = parker.take() {
         return Inner::Yielded(p);
     }

@@ -49,7 +49,9 @@ impl Host for PyHost<'_, '_> {
 
     fn start(&mut self, entry: &mut Entry) -> PyResult<Started> {
         match entry {
-            Entry::Await { awaitable, iter, .. } => {
+            Entry::Await {
+                awaitable, iter, ..
+            } => {
                 *iter = Some(iter::await_iter(self.py, awaitable)?);
                 Ok(Started::Awaiting)
             }
@@ -118,7 +120,8 @@ impl Host for PyHost<'_, '_> {
                 // SAFETY: attached; `aw` and `result` are borrowed for the call.
                 let r = unsafe { cb(self.obj.as_ptr(), value.as_ptr()) };
                 drop(value);
-                c_outcome(self.py, r).map_err(|e| e.unwrap_or_else(|| cont_err(ContError::NoException)))
+                c_outcome(self.py, r)
+                    .map_err(|e| e.unwrap_or_else(|| cont_err(ContError::NoException)))
             }
             OnResult::Rust(f) => {
                 let h = self.handle();
@@ -173,7 +176,12 @@ impl Host for PyHost<'_, '_> {
         self.obj.d.cursor.set(Default::default());
         // Now that nothing borrows the queue: closing runs Python, which may add or cancel.
         for entry in queue {
-            if let Entry::Await { awaitable, iter: None, .. } = &entry {
+            if let Entry::Await {
+                awaitable,
+                iter: None,
+                ..
+            } = &entry
+            {
                 iter::close_unstarted(py, awaitable);
             }
         }

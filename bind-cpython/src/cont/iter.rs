@@ -68,7 +68,8 @@ fn coroutine_type(py: Python<'_>) -> PyResult<*mut ffi::PyTypeObject> {
 /// so Python does not warn that it was never awaited; a failure is reported as unraisable.
 pub(crate) fn close_unstarted(py: Python<'_>, obj: &Py<PyAny>) {
     // SAFETY: `obj` is live.
-    let is_coro = coroutine_type(py).is_ok_and(|tp| ptr::eq(unsafe { ffi::Py_TYPE(obj.as_ptr()) }, tp));
+    let is_coro =
+        coroutine_type(py).is_ok_and(|tp| ptr::eq(unsafe { ffi::Py_TYPE(obj.as_ptr()) }, tp));
     if is_coro {
         if let Err(e) = close(py, obj) {
             e.write_unraisable(py, Some(obj.bind(py)));
@@ -81,11 +82,14 @@ pub(crate) fn send(py: Python<'_>, iter: &Py<PyAny>, value: &Py<PyAny>) -> Inner
     let mut out = ptr::null_mut();
     // SAFETY: attached; both objects are live; `out` receives a new reference (or NULL).
     let r = unsafe { ffi::PyIter_Send(iter.as_ptr(), value.as_ptr(), &mut out) };
+    if let PySendResult::PYGEN_ERROR = r {
+        return Inner::Raised(PyErr::fetch(py));
+    }
+    // SAFETY: on NEXT and RETURN, `out` is a new reference.
+    let out = unsafe { Bound::from_owned_ptr(py, out) }.unbind();
     match r {
-        // SAFETY: on NEXT and RETURN, `out` is a new reference.
-        PySendResult::PYGEN_NEXT => Inner::Yielded(unsafe { Bound::from_owned_ptr(py, out).unbind() }),
-        PySendResult::PYGEN_RETURN => Inner::Returned(unsafe { Bound::from_owned_ptr(py, out).unbind() }),
-        PySendResult::PYGEN_ERROR => Inner::Raised(PyErr::fetch(py)),
+        PySendResult::PYGEN_NEXT => Inner::Yielded(out),
+        _ => Inner::Returned(out),
     }
 }
 

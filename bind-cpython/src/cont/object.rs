@@ -91,7 +91,10 @@ impl ContObject {
     ///
     /// # Safety
     /// `obj` is a live object (or NULL) and stays alive for `'a`.
-    pub(crate) unsafe fn from_ptr<'a>(py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<&'a Self> {
+    pub(crate) unsafe fn from_ptr<'a>(
+        py: Python<'_>,
+        obj: *mut ffi::PyObject,
+    ) -> PyResult<&'a Self> {
         if obj.is_null() {
             return Err(cont_err(ContError::NullArgument));
         }
@@ -115,7 +118,11 @@ impl ContObject {
     }
 
     /// Advances the machine (core decides; the host runs Python).
-    pub(crate) fn resume(&self, py: Python<'_>, input: ContInput<Py<PyAny>, PyErr>) -> ContStep<Py<PyAny>, PyErr> {
+    pub(crate) fn resume(
+        &self,
+        py: Python<'_>,
+        input: ContInput<Py<PyAny>, PyErr>,
+    ) -> ContStep<Py<PyAny>, PyErr> {
         self.d.cont.resume(&mut PyHost::new(py, self), input)
     }
 

@@ -22,8 +22,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTraceback, PyTuple, PyType};
 use pyo3::Py;
 
-use super::errors::{cont_err, panic_err};
 use super::entry::Entry;
+use super::errors::{cont_err, panic_err};
 use super::object::{ContObject, Kind};
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -42,7 +42,12 @@ pub(crate) fn type_ptr(py: Python<'_>) -> PyResult<*mut ffi::PyTypeObject> {
 }
 
 fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
-    fn method(name: &'static std::ffi::CStr, meth: ffi::PyCFunction, flags: c_int, doc: &'static std::ffi::CStr) -> ffi::PyMethodDef {
+    fn method(
+        name: &'static std::ffi::CStr,
+        meth: ffi::PyCFunction,
+        flags: c_int,
+        doc: &'static std::ffi::CStr,
+    ) -> ffi::PyMethodDef {
         ffi::PyMethodDef {
             ml_name: name.as_ptr(),
             ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
@@ -79,8 +84,9 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
         name: c"awaitq.NativeAwaitable".as_ptr(),
         basicsize: c_int::try_from(std::mem::size_of::<ContObject>()).expect("small struct"),
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_HAVE_GC | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION)
-            as std::ffi::c_uint,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_HAVE_GC
+            | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION) as std::ffi::c_uint,
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: a valid spec whose slot functions match their slots' signatures; the method
@@ -137,7 +143,11 @@ unsafe extern "C" fn am_send(
     unsafe {
         *result = ptr::null_mut();
         trampoline(PySendResult::PYGEN_ERROR, |py| {
-            let v = if value.is_null() { py.None() } else { Bound::from_borrowed_ptr(py, value).unbind() };
+            let v = if value.is_null() {
+                py.None()
+            } else {
+                Bound::from_borrowed_ptr(py, value).unbind()
+            };
             match this(obj).resume(py, ContInput::Send(v)) {
                 ContStep::Yield(v) => {
                     *result = v.into_ptr();
@@ -176,12 +186,22 @@ unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), py.None())) }
 }
 
-unsafe extern "C" fn meth_send(obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_send(
+    obj: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and one borrowed argument.
-    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), Bound::from_borrowed_ptr(py, value).unbind())) }
+    unsafe {
+        trampoline(ptr::null_mut(), |py| {
+            next(py, this(obj), Bound::from_borrowed_ptr(py, value).unbind())
+        })
+    }
 }
 
-unsafe extern "C" fn meth_throw(obj: *mut ffi::PyObject, args: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_throw(
+    obj: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and an argument tuple.
     unsafe {
         trampoline(ptr::null_mut(), |py| {
@@ -208,14 +228,15 @@ fn thrown(args: &Bound<'_, PyTuple>) -> PyResult<PyErr> {
     let tb = args.get_item(2).ok().filter(|v| !v.is_none());
     let err = if typ.is_instance_of::<pyo3::exceptions::PyBaseException>() {
         if val.is_some() {
-            return Err(PyTypeError::new_err("instance exception may not have a separate value"));
+            return Err(PyTypeError::new_err(
+                "instance exception may not have a separate value",
+            ));
         }
         PyErr::from_value(typ)
-    } else if let Some(cls) = typ
-        .cast::<PyType>()
-        .ok()
-        .filter(|t| t.is_subclass_of::<pyo3::exceptions::PyBaseException>().unwrap_or(false))
-    {
+    } else if let Some(cls) = typ.cast::<PyType>().ok().filter(|t| {
+        t.is_subclass_of::<pyo3::exceptions::PyBaseException>()
+            .unwrap_or(false)
+    }) {
         match val {
             Some(v) if v.is_instance(cls)? => PyErr::from_value(v),
             Some(v) => PyErr::from_type(cls.clone(), (v.unbind(),)),
@@ -227,20 +248,25 @@ fn thrown(args: &Bound<'_, PyTuple>) -> PyResult<PyErr> {
         ));
     };
     if let Some(tb) = tb {
-        let tb = tb
-            .cast_into::<PyTraceback>()
-            .map_err(|_| PyTypeError::new_err("throw() third argument must be a traceback object"))?;
+        let tb = tb.cast_into::<PyTraceback>().map_err(|_| {
+            PyTypeError::new_err("throw() third argument must be a traceback object")
+        })?;
         err.set_traceback(args.py(), Some(tb));
     }
     Ok(err)
 }
 
-unsafe extern "C" fn meth_close(obj: *mut ffi::PyObject, _unused: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn meth_close(
+    obj: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance.
     unsafe {
-        trampoline(ptr::null_mut(), |py| match this(obj).resume(py, ContInput::Close) {
-            ContStep::Closed => Ok(py.None().into_ptr()),
-            step => Err(failed(step)),
+        trampoline(ptr::null_mut(), |py| {
+            match this(obj).resume(py, ContInput::Close) {
+                ContStep::Closed => Ok(py.None().into_ptr()),
+                step => Err(failed(step)),
+            }
         })
     }
 }
@@ -251,7 +277,7 @@ fn needs_close(aw: &ContObject) -> bool {
         ContPhase::Finished | ContPhase::Running => false,
         ContPhase::Fresh => match &aw.d.kind {
             Kind::Future(st) => st.has_future(),
-            _ => aw.d.queue.try_borrow().map_or(false, |q| !q.is_empty()),
+            _ => aw.d.queue.try_borrow().is_ok_and(|q| !q.is_empty()),
         },
         ContPhase::Awaiting | ContPhase::Cancelled => true,
     }
@@ -269,9 +295,10 @@ unsafe extern "C" fn finalize(obj: *mut ffi::PyObject) {
         let py = Python::assume_attached();
         // A finaliser must leave the current exception as it found it.
         let saved = PyErr::take(py);
-        let r = catch_unwind(AssertUnwindSafe(|| match aw.resume(py, ContInput::Close) {
-            ContStep::Raise(e) => e.write_unraisable(py, Some(&aw.to_bound(py))),
-            _ => {}
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if let ContStep::Raise(e) = aw.resume(py, ContInput::Close) {
+                e.write_unraisable(py, Some(&aw.to_bound(py)));
+            }
         }));
         if let Err(p) = r {
             panic_err(p).write_unraisable(py, None);
@@ -282,7 +309,11 @@ unsafe extern "C" fn finalize(obj: *mut ffi::PyObject) {
     }
 }
 
-unsafe extern "C" fn traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn traverse(
+    obj: *mut ffi::PyObject,
+    visit: ffi::visitproc,
+    arg: *mut c_void,
+) -> c_int {
     // SAFETY: called by the GC with a live instance; only reads pointers, runs no Python.
     unsafe {
         let aw = this(obj);
@@ -304,7 +335,11 @@ unsafe extern "C" fn traverse(obj: *mut ffi::PyObject, visit: ffi::visitproc, ar
         if let Ok(queue) = aw.d.queue.try_borrow() {
             queue.iter().flat_map(Entry::objects).for_each(&mut add_opt);
         }
-        aw.d.cont.with_current(|e| e.into_iter().flat_map(Entry::objects).for_each(&mut add_opt));
+        aw.d.cont.with_current(|e| {
+            e.into_iter()
+                .flat_map(Entry::objects)
+                .for_each(&mut add_opt)
+        });
         match &aw.d.kind {
             Kind::Future(st) => st.visit(&mut add),
             Kind::With(st) => st.visit(&mut add),

@@ -5,9 +5,9 @@
 //! native-thread signal that wakes a future from another thread.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::future::Future;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
@@ -71,7 +71,12 @@ fn defer(aw: &Bound<'_, PyAny>, decide: Py<PyAny>) -> PyResult<()> {
 
 #[pyfunction]
 #[pyo3(signature = (aw, cm, body, on_error=None))]
-fn async_with(aw: &Bound<'_, PyAny>, cm: &Bound<'_, PyAny>, body: Py<PyAny>, on_error: Option<Py<PyAny>>) -> PyResult<()> {
+fn async_with(
+    aw: &Bound<'_, PyAny>,
+    cm: &Bound<'_, PyAny>,
+    body: Py<PyAny>,
+    on_error: Option<Py<PyAny>>,
+) -> PyResult<()> {
     let body = result_fn(Some(body)).expect("some");
     self::aw(aw)?.async_with(cm, body, error_fn(on_error))
 }
@@ -188,8 +193,20 @@ fn await_catching(py: Python<'_>, awaitable: Py<PyAny>) -> PyResult<Bound<'_, Py
         let r = py_await(awaitable).await;
         Python::attach(|py| {
             let t = match r {
-                Ok(v) => PyTuple::new(py, [pyo3::types::PyString::new(py, "ok").into_any(), v.into_bound(py)])?,
-                Err(e) => PyTuple::new(py, [pyo3::types::PyString::new(py, "error").into_any(), e.into_value(py).into_bound(py).into_any()])?,
+                Ok(v) => PyTuple::new(
+                    py,
+                    [
+                        pyo3::types::PyString::new(py, "ok").into_any(),
+                        v.into_bound(py),
+                    ],
+                )?,
+                Err(e) => PyTuple::new(
+                    py,
+                    [
+                        pyo3::types::PyString::new(py, "error").into_any(),
+                        e.into_value(py).into_bound(py).into_any(),
+                    ],
+                )?,
             };
             Ok(t.into_any().unbind())
         })
@@ -305,7 +322,12 @@ impl Signal {
 /// Waits for `signal`, `times` times in a row (re-armed in between), then returns `value`.
 #[pyfunction]
 #[pyo3(signature = (signal, value, times=1))]
-fn wait_signal<'py>(py: Python<'py>, signal: &Bound<'_, Signal>, value: Py<PyAny>, times: usize) -> PyResult<Bound<'py, PyAny>> {
+fn wait_signal<'py>(
+    py: Python<'py>,
+    signal: &Bound<'_, Signal>,
+    value: Py<PyAny>,
+    times: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let s = Arc::clone(&signal.get().0);
     let live = Live::new();
     future_into_py(py, async move {

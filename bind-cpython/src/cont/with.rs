@@ -56,7 +56,10 @@ impl WithState {
 }
 
 /// `type(cm).name` bound to `cm`, as `async with` looks special methods up.
-fn lookup_special<'py>(cm: &Bound<'py, PyAny>, name: &Bound<'py, pyo3::types::PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn lookup_special<'py>(
+    cm: &Bound<'py, PyAny>,
+    name: &Bound<'py, pyo3::types::PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = cm.py();
     let tp: Bound<'py, PyType> = cm.get_type();
     let Some(attr) = tp.getattr_opt(name)? else {
@@ -109,7 +112,10 @@ fn state(s: &ContObject) -> &WithState {
 
 /// The deferred first stage: call `__aenter__()` and await what it returns.
 pub(crate) fn enter(py: Python<'_>, s: &ContObject) -> PyResult<()> {
-    let aenter = state(s).aenter.take().ok_or_else(|| cont_err(ContError::Exhausted))?;
+    let aenter = state(s)
+        .aenter
+        .take()
+        .ok_or_else(|| cont_err(ContError::Exhausted))?;
     let value = aenter.bind(py).call0()?;
     s.add(Entry::await_(
         value.unbind(),
@@ -119,7 +125,12 @@ pub(crate) fn enter(py: Python<'_>, s: &ContObject) -> PyResult<()> {
 }
 
 /// A stage's awaitable returned `value`.
-pub(crate) fn on_result(py: Python<'_>, s: &ContObject, stage: WithStage, value: Py<PyAny>) -> PyResult<()> {
+pub(crate) fn on_result(
+    py: Python<'_>,
+    s: &ContObject,
+    stage: WithStage,
+    value: Py<PyAny>,
+) -> PyResult<()> {
     let event = match stage {
         WithStage::Enter => WithEvent::Entered,
         WithStage::Body => WithEvent::BodyReturned,
@@ -132,7 +143,12 @@ pub(crate) fn on_result(py: Python<'_>, s: &ContObject, stage: WithStage, value:
 }
 
 /// A stage (or the call that made its awaitable) raised `error`.
-pub(crate) fn on_error(py: Python<'_>, s: &ContObject, stage: WithStage, error: PyErr) -> PyResult<()> {
+pub(crate) fn on_error(
+    py: Python<'_>,
+    s: &ContObject,
+    stage: WithStage,
+    error: PyErr,
+) -> PyResult<()> {
     let event = match stage {
         WithStage::Enter => WithEvent::EnterRaised(error),
         WithStage::Body => WithEvent::BodyRaised(error),
@@ -142,14 +158,21 @@ pub(crate) fn on_error(py: Python<'_>, s: &ContObject, stage: WithStage, error: 
 }
 
 /// Feeds core's rules and does what they say, until they wait for an await.
-fn act(py: Python<'_>, s: &ContObject, event: WithEvent<PyErr>, value: Option<Py<PyAny>>) -> PyResult<()> {
+fn act(
+    py: Python<'_>,
+    s: &ContObject,
+    event: WithEvent<PyErr>,
+    value: Option<Py<PyAny>>,
+) -> PyResult<()> {
     let st = state(s);
     let mut event = Some(event);
     while let Some(ev) = event.take() {
         let action = st.rules.borrow_mut().on_event(ev);
         match action {
             WithAction::RunBody => {
-                let value = value.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py));
+                let value = value
+                    .as_ref()
+                    .map_or_else(|| py.None(), |v| v.clone_ref(py));
                 if let Err(e) = run_body(py, s, st, value) {
                     event = Some(WithEvent::BodyRaised(e));
                 }
@@ -214,12 +237,16 @@ fn await_exit(py: Python<'_>, s: &ContObject, st: &WithState) -> PyResult<()> {
             Some(e) => (
                 e.get_type(py).into_any().unbind(),
                 e.value(py).clone().into_any().unbind(),
-                e.traceback(py).map_or_else(|| py.None(), |t| t.into_any().unbind()),
+                e.traceback(py)
+                    .map_or_else(|| py.None(), |t| t.into_any().unbind()),
             ),
             None => (py.None(), py.None(), py.None()),
         }
     };
-    let aexit = st.aexit.take().ok_or_else(|| cont_err(ContError::Exhausted))?;
+    let aexit = st
+        .aexit
+        .take()
+        .ok_or_else(|| cont_err(ContError::Exhausted))?;
     let value = aexit.bind(py).call1(args)?;
     s.add(Entry::await_(
         value.unbind(),
