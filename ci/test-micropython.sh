@@ -2,8 +2,9 @@
 # The MicroPython binding's suite: for each MicroPython version of the matrix, build the unix
 # port with the awaitq user C module (ports/micropython.mk) and run the shared scenarios
 # (tests/scenarios) and the MicroPython-only tests (tests/micropython) with MicroPython's own
-# test runner; then the same tests under valgrind on the newest version; and clippy on the
-# Rust side (which needs a firmware build's flags for bindgen, so it lives here).
+# test runner; then the same tests under valgrind on the newest version; and rustfmt + clippy
+# on the Rust side (its own workspace, and clippy needs a firmware build's flags for bindgen,
+# so they live here).
 #
 # Usage: ci/test-micropython.sh            (env AWAITQ_MP_VERSIONS overrides the matrix,
 #                                            AWAITQ_MP_VALGRIND=0 skips the valgrind run)
@@ -89,7 +90,8 @@ done
 
 src="${first_build%%|*}"; out="${first_build#*|}"
 
-log "clippy (awaitq-micropython, with $(basename "$src")'s flags)"
+log "rustfmt + clippy (awaitq-micropython, with $(basename "$src")'s flags)"
+cargo fmt --manifest-path "$ROOT/bind-micropython/Cargo.toml" --check || status=1
 timed_rc clippy env AWAITQ_MP_CFLAGS_FILE="$out/build/awaitq/cflags.txt" \
   cargo clippy --release --locked --quiet --manifest-path "$ROOT/bind-micropython/Cargo.toml" \
   --target-dir "$AWAITQ_CARGO_TARGET_DIR" -- -D warnings || status=1
