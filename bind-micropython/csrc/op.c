@@ -120,6 +120,13 @@ static uint8_t resume_cancel(awaitq_mp_op_obj_t *self, uint8_t how) {
     return awaitq_mp_recv_resume(self, how, NULL, 0, &frame, &err);
 }
 
+// The op fails before reaching the core (its buffer is no longer usable): finish it without
+// consuming anything, releasing the receiver slot if it was parked.
+static void abandon(awaitq_mp_op_obj_t *self) {
+    resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);
+    self->arg = MP_OBJ_NULL;
+}
+
 // PENDING: register, or, if registering raised, leave the parked state (so the channel does
 // not keep a phantom receiver that makes every later receive fail as "busy") and re-raise.
 static void park(awaitq_mp_op_obj_t *self) {
@@ -209,7 +216,10 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             ? awaitq_mp_send_resume(self, AWAITQ_MP_RESUME_SEND, NULL, 0, &err)
             : awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, NULL, 0, &frame, &err);
     } else if (self->kind == AWAITQ_MP_SEND) {
-        awaitq_mp_get_payload(self->arg, &bufinfo);
+        if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_READ)) {
+            abandon(self);
+            mp_raise_TypeError(MP_ERROR_TEXT("data must be a bytes-like object"));
+        }
         st = awaitq_mp_send_resume(self, AWAITQ_MP_RESUME_SEND, bufinfo.buf, bufinfo.len, &err);
     } else {
         uint8_t *dest;
@@ -217,6 +227,7 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
         if (self->kind == AWAITQ_MP_RECV_INTO) {
             // Fetched at every step: a bytearray may have been resized while parked.
             if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
+                abandon(self);
                 mp_raise_TypeError(MP_ERROR_TEXT("buf must be a writable bytes-like object"));
             }
             dest = bufinfo.buf;
