@@ -17,6 +17,9 @@ compile_error!("features `spin-section` and `std-section` are exclusive");
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// About 10-20 us of `spin_loop` hints on current x86.
+const SPINS_BEFORE_YIELD: u32 = 4096;
+
 /// A lock owned by a thread id (0 = free), re-entrant for its owner.
 pub(crate) struct SpinLock {
     owner: AtomicUsize,
@@ -34,6 +37,9 @@ impl SpinLock {
         if self.owner.load(Ordering::Relaxed) == me {
             return true;
         }
+        // Sections are short (a frame, or a recv_many batch of a few KiB: about a
+        // microsecond), so spin well past that before giving the CPU away; yielding early
+        // costs a scheduler round trip (or a whole time slice on a busy machine).
         let mut spins = 0u32;
         loop {
             if self
@@ -45,7 +51,7 @@ impl SpinLock {
             }
             while self.owner.load(Ordering::Relaxed) != 0 {
                 spins += 1;
-                if spins < 128 {
+                if spins < SPINS_BEFORE_YIELD {
                     std::hint::spin_loop();
                 } else {
                     std::thread::yield_now();

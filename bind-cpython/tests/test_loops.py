@@ -48,6 +48,28 @@ def test_descriptors_are_bounded_by_live_loops(loop_factory):
     assert _awaitq._registered_loops() <= 2
 
 
+def test_loops_dropped_without_close_are_forgotten():
+    # asyncio only: an unclosed uvloop loop is never freed (its own handles keep it alive),
+    # whoever else refers to it.
+    import gc
+    import warnings
+
+    loop_factory = asyncio.new_event_loop
+    ch = awaitq.Channel(capacity=4, max_frame=4)
+    run_on(loop_factory, park_and_wake(ch, 1))
+    before = open_fds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        for _ in range(20):
+            loop = loop_factory()
+            loop.run_until_complete(park_and_wake(ch, 2))
+            del loop  # never closed: only the weak registry entry remains
+            gc.collect()
+    run_on(loop_factory, park_and_wake(ch, 1))
+    assert _awaitq._registered_loops() <= 2
+    assert open_fds() <= before + 2
+
+
 def test_many_channels_share_the_loop_descriptor(run):
     async def main():
         chans = [awaitq.Channel(capacity=2, max_frame=4) for _ in range(50)]

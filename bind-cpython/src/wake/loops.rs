@@ -2,10 +2,11 @@
 //! only thing producers touch; the reader callback ([`LoopWaker::__call__`], under the GIL on
 //! the loop's thread) completes the futures of the channels whose hooks fired.
 //!
-//! Loops have no close hook, so the registry holds each loop until it is seen closed: every
-//! registration of a new loop first drops the entries of closed loops (their selector, and the
-//! reader with it, is gone; dropping the entry closes our descriptor). So descriptors are
-//! bounded by the loops alive, never by receives. After `fork()` the child forgets every
+//! Loops have no close hook, so the registry refers to each loop weakly and every
+//! registration of a new loop first drops the entries of loops that are closed or gone (their
+//! selector, and the reader with it, is gone; dropping the entry closes our descriptor). So
+//! descriptors are bounded by the loops alive, never by receives, and the registry never keeps
+//! a loop alive. After `fork()` the child forgets every
 //! entry (the descriptors are shared with the parent) and bumps the generation, which makes
 //! every channel rebuild its per-context caches on its next park.
 
@@ -14,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyAnyMethods;
+use pyo3::types::{PyAnyMethods, PyWeakrefMethods, PyWeakrefReference};
 use pyo3::{intern, Py};
 
 use super::park;
@@ -55,8 +56,37 @@ impl LoopWaker {
     }
 }
 
+/// A reference to an event loop that does not keep it alive (strong only for a loop type
+/// without weak reference support).
+pub(crate) enum LoopRef {
+    Weak(Py<PyWeakrefReference>),
+    Strong(Py<PyAny>),
+}
+
+impl LoopRef {
+    pub(crate) fn new(lp: &Bound<'_, PyAny>) -> Self {
+        match PyWeakrefReference::new(lp) {
+            Ok(w) => Self::Weak(w.unbind()),
+            Err(_) => Self::Strong(lp.clone().unbind()),
+        }
+    }
+
+    /// The loop, if it still exists.
+    pub(crate) fn get<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        match self {
+            Self::Weak(w) => w.bind(py).upgrade(),
+            Self::Strong(lp) => Some(lp.bind(py).clone()),
+        }
+    }
+
+    /// `true` if this refers to `lp`.
+    pub(crate) fn is(&self, py: Python<'_>, lp: &Bound<'_, PyAny>) -> bool {
+        self.get(py).is_some_and(|l| l.is(lp))
+    }
+}
+
 struct Entry {
-    event_loop: Py<PyAny>,
+    event_loop: LoopRef,
     waker: Py<LoopWaker>,
 }
 
@@ -102,7 +132,8 @@ pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Option<Bound<'_, PyAny>>>
 
 /// The waker of `event_loop`, registering it (one `add_reader`) the first time.
 pub(crate) fn waker_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Py<LoopWaker>> {
-    if let Some(e) = registry().iter().find(|e| e.event_loop.is(event_loop)) {
+    // Upgrading a weak reference runs no Python code, so the lock may be held meanwhile.
+    if let Some(e) = registry().iter().find(|e| e.event_loop.is(py, event_loop)) {
         return Ok(e.waker.clone_ref(py));
     }
     if event_loop
@@ -111,48 +142,50 @@ pub(crate) fn waker_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResu
     {
         return Err(Failure::LoopClosed.into());
     }
-    prune_closed(py)?;
+    prune(py)?;
     let waker = Waker::new().map_err(Failure::from)?;
     let fd = waker.fileno();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let lw = Py::new(py, LoopWaker { waker, id })?;
     event_loop.call_method1(intern!(py, "add_reader"), (fd, lw.clone_ref(py)))?;
     registry().push(Entry {
-        event_loop: event_loop.clone().unbind(),
+        event_loop: LoopRef::new(event_loop),
         waker: lw.clone_ref(py),
     });
     Ok(lw)
 }
 
-/// Drops the entries of closed loops. Python is called (and entries dropped) with the registry
-/// unlocked: a call can switch threads, a drop can run a finalizer.
-fn prune_closed(py: Python<'_>) -> PyResult<()> {
-    let loops: Vec<Py<PyAny>> = registry()
+/// Drops the entries of loops that are closed or gone. Python is called (and entries dropped)
+/// with the registry unlocked: a call can switch threads, a drop can run a finalizer.
+fn prune(py: Python<'_>) -> PyResult<()> {
+    let snapshot: Vec<(u64, Option<Bound<'_, PyAny>>)> = registry()
         .iter()
-        .map(|e| e.event_loop.clone_ref(py))
+        .map(|e| (e.waker.get().id, e.event_loop.get(py)))
         .collect();
-    let mut closed = Vec::new();
-    for lp in loops {
-        if lp
-            .bind(py)
-            .call_method0(intern!(py, "is_closed"))?
-            .is_truthy()?
-        {
-            closed.push(lp);
+    let mut stale = Vec::new();
+    for (id, lp) in &snapshot {
+        let closed = match lp {
+            None => true,
+            Some(lp) => lp.call_method0(intern!(py, "is_closed"))?.is_truthy()?,
+        };
+        if closed {
+            stale.push(*id);
         }
     }
-    if closed.is_empty() {
+    if stale.is_empty() {
         return Ok(());
     }
+    // By waker id, not position: another thread may have changed the registry meanwhile.
     let removed: Vec<Entry> = {
         let mut reg = registry();
         let (gone, keep) = reg
             .drain(..)
-            .partition(|e| closed.iter().any(|c| c.is(&e.event_loop)));
+            .partition(|e| stale.contains(&e.waker.get().id));
         *reg = keep;
         gone
     };
     drop(removed);
+    drop(snapshot);
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::{intern, Py};
 
-use super::loops::{self, LoopWaker};
+use super::loops::{self, LoopRef};
 use super::waker::{Node, Waker};
 use crate::errors::Failure;
 use crate::shared::Shared;
@@ -61,9 +61,10 @@ struct Waiter {
 // the awaitable that owns it removes this entry (`leave`) before it finishes or dies.
 unsafe impl Send for Waiter {}
 
+/// The loop last parked from. Weak: a channel must not keep a loop (or its descriptor, which
+/// the registry owns) alive.
 struct LoopCache {
-    event_loop: Py<PyAny>,
-    _waker: Py<LoopWaker>,
+    event_loop: LoopRef,
     id: u64,
     node: Arc<Node>,
 }
@@ -191,7 +192,7 @@ fn loop_node(
     let stale = {
         let mut c = shared.consumer();
         let stale = c.refresh();
-        if let Some(l) = c.last_loop.as_ref().filter(|l| l.event_loop.is(lp)) {
+        if let Some(l) = c.last_loop.as_ref().filter(|l| l.event_loop.is(py, lp)) {
             return Ok((l.id, Arc::clone(&l.node)));
         }
         stale
@@ -202,9 +203,9 @@ fn loop_node(
         let w = lw.get();
         (w.id, Node::new(&w.waker, Arc::downgrade(shared)))
     };
+    let event_loop = LoopRef::new(lp);
     let old = shared.consumer().last_loop.replace(LoopCache {
-        event_loop: lp.clone().unbind(),
-        _waker: lw,
+        event_loop,
         id,
         node: Arc::clone(&node),
     });
