@@ -260,3 +260,44 @@ def test_recv_many_batches_keep_order_and_limits(run, max_frame, size):
     assert pushed == 3000
     assert got == [frame(k, size) for k in range(3000)]
     assert biggest > 1
+
+
+def test_spawn_producer_arguments_and_stamps():
+    import time
+
+    ch = awaitq.Channel(capacity=16, max_frame=16)
+    for size in (3, 17):
+        with pytest.raises(ValueError, match="size must be between 4 and max_frame \\(16\\)"):
+            spawn_producer(ch, 1, size=size)
+    with pytest.raises(ValueError, match="stamp=True needs size >= 12"):
+        spawn_producer(ch, 1, size=8, stamp=True)
+    with pytest.raises(ValueError, match="rate_hz"):
+        spawn_producer(ch, 1, rate_hz=0)
+    with pytest.raises(TypeError):
+        spawn_producer(object(), 1)
+    t0 = time.monotonic_ns()
+    assert spawn_producer(ch.producer(), 5, size=12, stamp=True).join() == 5
+    t1 = time.monotonic_ns()
+    for k in range(5):
+        d = ch.try_recv()
+        assert seq(d) == k
+        assert t0 <= int.from_bytes(d[4:12], "little") <= t1
+
+
+def test_pinger_pushes_one_frame_per_ping(run):
+    from awaitq.testing import Pinger
+
+    ch = awaitq.Channel(capacity=4, max_frame=4)
+
+    async def main():
+        pinger = Pinger(ch)
+        got = []
+        for i in range(20):
+            pinger.ping(i)
+            got.append(await ch.recv_tagged())
+        pinger.close()
+        with pytest.raises(awaitq.ChannelClosed):
+            pinger.ping(99)
+        return got
+
+    assert run(main()) == [(i, b"") for i in range(20)]
