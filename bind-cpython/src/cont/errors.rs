@@ -29,6 +29,16 @@ pub(crate) fn raised_while(py: Python<'_>, err: PyErr, handled: PyErr) -> PyErr 
     err
 }
 
+/// Hands `err` to native code as Python's `except` would: its traceback becomes the value's
+/// `__traceback__` (before 3.12 a fetched exception keeps it apart), so a callback that raises
+/// the object again (`awaitq_aw_raise`) keeps where it came from.
+pub(crate) fn caught(py: Python<'_>, err: &PyErr) {
+    if let Some(tb) = err.traceback(py) {
+        // SAFETY: attached; both objects are live; SetTraceback takes its own reference.
+        unsafe { pyo3::ffi::PyException_SetTraceback(err.value(py).as_ptr(), tb.as_ptr()) };
+    }
+}
+
 /// A caught Rust panic, as PyO3 reports one.
 pub(crate) fn panic_err(payload: Box<dyn Any + Send>) -> PyErr {
     let msg = payload

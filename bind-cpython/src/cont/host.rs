@@ -9,7 +9,7 @@ use pyo3::Py;
 
 use super::api::NativeAwaitable;
 use super::entry::{Entry, OnDefer, OnError, OnResult};
-use super::errors::{c_outcome, cont_err, panic_err, raised_while};
+use super::errors::{c_outcome, caught, cont_err, panic_err, raised_while};
 use super::object::{ContObject, Kind};
 use super::{future, iter, with};
 
@@ -142,6 +142,9 @@ impl Host for PyHost<'_, '_> {
             Entry::Wait { .. } => OnError::Raise,
         };
         let py = self.py;
+        if !matches!(on_error, OnError::Raise) {
+            caught(py, &error);
+        }
         match on_error {
             OnError::Raise => Err(error),
             OnError::C(cb) => {
