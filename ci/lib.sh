@@ -46,7 +46,8 @@ ensure_rust_target() {
 # timed NAME CMD...: run a step and print how long it took (the CI budget is 90 min on 2 cores).
 timed() {
   local name="$1"; shift
-  local t0=$SECONDS
-  "$@"
-  printf '[time] %s: %ss\n' "$name" "$((SECONDS - t0))" >&2
+  local t0=$SECONDS rc=0
+  "$@" || rc=$?
+  printf '[time] %s: %ss%s\n' "$name" "$((SECONDS - t0))" "$([ $rc -eq 0 ] || echo " (failed: $rc)")" >&2
+  return $rc
 }

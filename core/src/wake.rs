@@ -3,7 +3,7 @@
 //! # The protocol
 //!
 //! 1. A receiver that finds the channel empty *arms* it and parks, in the same critical
-//!    section as the emptiness check ([`Channel::recv_step`](crate::Channel)). Because check
+//!    section as the emptiness check ([`RecvOp::resume`](crate::RecvOp::resume)). Because check
 //!    and registration are one atomic step, a push cannot land between them: "register, then
 //!    re-check" collapses into one step and no wake-up is lost.
 //! 2. A push that turns an armed, empty channel non-empty *disarms* it and takes a copy of the
