@@ -93,7 +93,7 @@ src="${first_build%%|*}"; out="${first_build#*|}"
 log "rustfmt + clippy (awaitq-micropython, with $(basename "$src")'s flags)"
 cargo fmt --manifest-path "$ROOT/bind-micropython/Cargo.toml" --check || status=1
 timed_rc clippy env AWAITQ_MP_CFLAGS_FILE="$out/build/awaitq/cflags.txt" \
-  cargo clippy --release --locked --quiet --manifest-path "$ROOT/bind-micropython/Cargo.toml" \
+  cargo clippy --release --quiet --manifest-path "$ROOT/bind-micropython/Cargo.toml" \
   --target-dir "$AWAITQ_CARGO_TARGET_DIR" -- -D warnings || status=1
 
 if [ "${AWAITQ_MP_VALGRIND:-1}" != 0 ]; then

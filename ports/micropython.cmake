@@ -72,7 +72,7 @@ target_link_libraries(usermod INTERFACE usermod_awaitq)
 add_custom_target(awaitq_rust ALL
     COMMAND ${CMAKE_COMMAND} -E env --unset=MAKEFLAGS --unset=MFLAGS --unset=MAKELEVEL
         AWAITQ_MP_CFLAGS_FILE=${AWAITQ_CFLAGS_FILE}
-        ${AWAITQ_CARGO} build --release --locked --quiet
+        ${AWAITQ_CARGO} build --release --quiet
         --manifest-path ${AWAITQ_MP}/Cargo.toml
         --target-dir ${AWAITQ_CARGO_DIR}
         --target ${AWAITQ_RUST_TARGET}

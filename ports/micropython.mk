@@ -66,7 +66,7 @@ $(AWAITQ_LIB): $(AWAITQ_BUILD)/cflags.txt $(HEADER_BUILD)/qstrdefs.generated.h $
 	$(ECHO) "CARGO awaitq-micropython $(if $(AWAITQ_RUST_TARGET),$(AWAITQ_RUST_TARGET),host)"
 	$(Q)env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 		AWAITQ_MP_CFLAGS_FILE="$(abspath $(AWAITQ_BUILD)/cflags.txt)" \
-		$(AWAITQ_CARGO) build --release --locked --quiet \
+		$(AWAITQ_CARGO) build --release --quiet \
 		--manifest-path "$(AWAITQ_MP)/Cargo.toml" \
 		--target-dir "$(AWAITQ_CARGO_TARGET_DIR)" \
 		$(if $(AWAITQ_RUST_TARGET),--target $(AWAITQ_RUST_TARGET)) \
