@@ -100,9 +100,9 @@ pub static C_API: awaitq_capi_t = awaitq_capi_t {
 /// # Safety
 /// The caller holds the GIL (the API's contract).
 unsafe fn api<R>(fail: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
-    // SAFETY: the C API is called attached (its documented contract).
-    let py = unsafe { Python::assume_attached() };
-    match catch_unwind(AssertUnwindSafe(|| body(py))) {
+    // `attach`, not `assume_attached`: PyO3 must count this thread as attached, or every
+    // `Py` dropped inside waits in its deferred pool until some PyO3 function runs.
+    Python::attach(|py| match catch_unwind(AssertUnwindSafe(|| body(py))) {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             e.restore(py);
@@ -112,7 +112,7 @@ unsafe fn api<R>(fail: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
             panic_err(p).restore(py);
             fail
         }
-    }
+    })
 }
 
 /// The native awaitable behind `aw`.

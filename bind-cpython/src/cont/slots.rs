@@ -100,15 +100,18 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
 /// # Safety
 /// The caller is a CPython slot, so the thread is attached.
 unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
-    // SAFETY: slots run attached (this function's contract).
-    let py = unsafe { Python::assume_attached() };
-    let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
-        Ok(Ok(r)) => return r,
-        Ok(Err(e)) => e,
-        Err(payload) => panic_err(payload),
-    };
-    err.restore(py);
-    on_error
+    // `attach`, not `assume_attached`: PyO3 must count this thread as attached, or every
+    // `Py` dropped inside waits in its deferred pool until some PyO3 function runs (objects
+    // would outlive their awaitable, finalisers would run late).
+    Python::attach(|py| {
+        let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
+            Ok(Ok(r)) => return r,
+            Ok(Err(e)) => e,
+            Err(payload) => panic_err(payload),
+        };
+        err.restore(py);
+        on_error
+    })
 }
 
 /// # Safety
@@ -292,20 +295,21 @@ unsafe extern "C" fn finalize(obj: *mut ffi::PyObject) {
         if !needs_close(aw) {
             return;
         }
-        let py = Python::assume_attached();
-        // A finaliser must leave the current exception as it found it.
-        let saved = PyErr::take(py);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            if let ContStep::Raise(e) = aw.resume(py, ContInput::Close) {
-                e.write_unraisable(py, Some(&aw.to_bound(py)));
+        Python::attach(|py| {
+            // A finaliser must leave the current exception as it found it.
+            let saved = PyErr::take(py);
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                if let ContStep::Raise(e) = aw.resume(py, ContInput::Close) {
+                    e.write_unraisable(py, Some(&aw.to_bound(py)));
+                }
+            }));
+            if let Err(p) = r {
+                panic_err(p).write_unraisable(py, None);
             }
-        }));
-        if let Err(p) = r {
-            panic_err(p).write_unraisable(py, None);
-        }
-        if let Some(e) = saved {
-            e.restore(py);
-        }
+            if let Some(e) = saved {
+                e.restore(py);
+            }
+        });
     }
 }
 
@@ -361,18 +365,19 @@ unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
     // SAFETY: called by the GC with a live instance, attached.
     unsafe {
         let aw = this(obj);
-        let py = Python::assume_attached();
-        let current = aw.d.cont.clear();
-        let queue = std::mem::take(&mut *aw.d.queue.borrow_mut());
-        let result = aw.d.result.take();
-        let values = std::mem::take(&mut *aw.d.values.borrow_mut());
-        let owner = aw.d.owner.take();
-        match &aw.d.kind {
-            Kind::Future(st) => st.clear(py),
-            Kind::With(st) => st.clear(),
-            Kind::Queue => {}
-        }
-        drop((current, queue, result, values, owner));
+        Python::attach(|py| {
+            let current = aw.d.cont.clear();
+            let queue = std::mem::take(&mut *aw.d.queue.borrow_mut());
+            let result = aw.d.result.take();
+            let values = std::mem::take(&mut *aw.d.values.borrow_mut());
+            let owner = aw.d.owner.take();
+            match &aw.d.kind {
+                Kind::Future(st) => st.clear(py),
+                Kind::With(st) => st.clear(),
+                Kind::Queue => {}
+            }
+            drop((current, queue, result, values, owner));
+        });
         0
     }
 }
@@ -393,14 +398,15 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
             return;
         }
         ffi::PyObject_GC_UnTrack(obj.cast());
-        if let Kind::Future(st) = &aw.d.kind {
-            // The channel of its wake path must not point at freed memory.
-            trampoline((), |py| {
+        trampoline((), |py| {
+            if let Kind::Future(st) = &aw.d.kind {
+                // The channel of its wake path must not point at freed memory.
                 st.unregister(py);
-                Ok(())
-            });
-        }
-        ptr::drop_in_place(ptr::addr_of_mut!((*obj.cast::<ContObject>()).d));
+            }
+            // Inside `attach`: the `Py` fields decref now.
+            ptr::drop_in_place(ptr::addr_of_mut!((*obj.cast::<ContObject>()).d));
+            Ok(())
+        });
         let tp = ffi::Py_TYPE(obj);
         let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
         free(obj.cast());
