@@ -9,6 +9,12 @@
 //! and it never sleeps in the kernel. Re-entry on the same thread (allowed by the
 //! critical-section contract) is detected by the owner's thread id.
 //!
+//! The lock is deliberately unfair. A ticket lock and a "defer to a waiting thread" variant
+//! were both measured slower (3-5x on the streaming benchmark): with strict alternation every
+//! push and pop moves the lock's and the channel's cache lines between cores, while an unfair
+//! lock lets a producer fill in a warm burst and the consumer drain in one. A ticket lock also
+//! stalls everyone behind a preempted waiter.
+//!
 //! Without the feature (plain `cargo build`/`test`, and workspace builds where the core's
 //! tests enable `critical-section/std`) the std implementation is used.
 
