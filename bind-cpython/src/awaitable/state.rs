@@ -234,8 +234,7 @@ impl Inner {
         first: Bound<'_, PyBytes>,
         n: usize,
     ) -> PyResult<Py<PyAny>> {
-        let list = PyList::empty(py);
-        list.append(first)?;
+        let mut items = vec![first];
         let mut want = n - 1;
         if want > 0 && self.batch.is_empty() {
             let record = SLOT_HEADER + self.shared.config.max_frame;
@@ -246,12 +245,11 @@ impl Inner {
             let Ok((frames, used)) = self.shared.ch.try_recv_batch(&mut self.batch, want) else {
                 break;
             };
-            for (_tag, payload) in batch_frames(&self.batch[..used]) {
-                list.append(PyBytes::new(py, payload))?;
-            }
+            items.extend(batch_frames(&self.batch[..used]).map(|(_, p)| PyBytes::new(py, p)));
             want -= frames;
         }
-        Ok(list.into_any().unbind())
+        // Built at its final size (no appends growing it).
+        Ok(PyList::new(py, items)?.into_any().unbind())
     }
 }
 
