@@ -1,10 +1,14 @@
 """Type stubs for awaitq.testing."""
 
+from types import ModuleType
 from typing import final
 
 from . import Channel, ProducerHandle
 
-__all__ = ["Pinger", "Producer", "spawn_producer"]
+__all__ = ["Pinger", "Producer", "cont", "spawn_producer"]
+
+# Helpers built on the native-awaitable Rust API, for its tests and benchmarks.
+cont: ModuleType
 
 @final
 class Producer:
