@@ -296,7 +296,10 @@ pub(crate) fn wake_waiters(py: Python<'_>, shared: &Shared, ctx: u64) -> PyResul
     for fut in futs {
         // A cancelled future (its task is being thrown into) refuses the result with
         // InvalidStateError: nothing to wake. Checking done() first would cost a call per wake.
-        if let Err(e) = fut.bind(py).call_method1(intern!(py, "set_result"), (py.None(),)) {
+        if let Err(e) = fut
+            .bind(py)
+            .call_method1(intern!(py, "set_result"), (py.None(),))
+        {
             if !is_invalid_state(py, &e) && result.is_ok() {
                 result = Err(e);
             }
