@@ -7,7 +7,8 @@ consumer awaits the channel.
 
 Measured (each the best of --rounds runs, interleaved):
   streaming   frames/s from a producer thread, `async for` and `recv_many(256)`
-  wake        ping-pong round trip: ask the producer thread for one item, await it (p50/p99)
+  wake        ping-pong round trip: ask the producer thread for one item, await it (p50/p99);
+              also one way: the producer's push time to the parked consumer's resume
   ready await ns per `await ch.recv()` on a queued frame, next to `await trivial()` of an
               `async def` that returns at once (loop overhead subtracted from both; the
               minimum over many interleaved chunks, so a busy machine skews it less)
@@ -135,6 +136,43 @@ async def wake_standard(rounds):
     return samples
 
 
+async def oneway_awaitq(count, rate_hz):
+    """Push time (stamped by the native producer) to the consumer's resume, paced so the
+    consumer is parked each time."""
+    ch = awaitq.Channel(capacity=64, max_frame=16)
+    p = spawn_producer(ch, count, size=12, rate_hz=rate_hz, close=True, stamp=True)
+    clock = time.monotonic_ns
+    samples = []
+    async for payload in ch:
+        samples.append(clock() - int.from_bytes(payload[4:12], "little"))
+    p.join()
+    return samples
+
+
+async def oneway_standard(count, rate_hz):
+    loop = asyncio.get_running_loop()
+    q = asyncio.Queue()
+
+    def producer():
+        call, put, clock = loop.call_soon_threadsafe, q.put_nowait, time.monotonic_ns
+        t0 = time.monotonic()
+        for k in range(count):
+            delay = t0 + k / rate_hz - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            call(put, clock())
+        call(put, None)
+
+    th = threading.Thread(target=producer)
+    th.start()
+    clock = time.monotonic_ns
+    samples = []
+    while (stamp := await q.get()) is not None:
+        samples.append(clock() - stamp)
+    th.join()
+    return samples
+
+
 # --- ready await ----------------------------------------------------------------------------
 
 async def trivial():
@@ -238,6 +276,16 @@ async def main(args):
           "  target <= %.1f  %s" % (a50 / 1e3, a99 / 1e3, r, TARGETS["wake_p50"],
                                     verdict(r <= TARGETS["wake_p50"])))
     results["wake_p50"] = r
+
+    n_oneway = 300 if quick else 1000
+    ao = await oneway_awaitq(n_oneway, 1000)
+    so = await oneway_standard(n_oneway, 1000)
+    print("\nwake latency, one way: producer thread's push to the parked consumer's resume,"
+          " 1 kHz (us; no target)")
+    print("  standard (thread + call_soon_threadsafe)  p50 %7.1f  p99 %7.1f"
+          % (pct(so, 50) / 1e3, pct(so, 99) / 1e3))
+    print("  awaitq (native thread, eventfd)           p50 %7.1f  p99 %7.1f  p50 ratio %.2f"
+          % (pct(ao, 50) / 1e3, pct(ao, 99) / 1e3, pct(ao, 50) / pct(so, 50)))
 
     recv_ns, trivial_ns, loop_ns = await ready_await(n_ready, 20 * rounds)
     r = recv_ns / trivial_ns
