@@ -16,6 +16,7 @@ frames per second arrive. Runs about --seconds (default 5).
 
 import argparse
 import asyncio
+import gc
 import time
 
 import awaitq
@@ -130,6 +131,10 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = ap.parse_args()
+    # The usual step for a latency-sensitive asyncio app: move everything built at start-up
+    # out of the collector's way, so a collection (one asyncio Future per wake-up adds up)
+    # scans only young objects. Without it the p99 latency here grows from ~0.3 to ~2 ms.
+    gc.freeze()
     if args.loop == "uvloop":
         import uvloop
         loop = uvloop.new_event_loop()
