@@ -311,3 +311,24 @@ def test_a_second_task_awaiting_the_same_awaitable_is_refused(run):
         return await first
 
     assert run(main()) == b"one"
+
+
+def test_ready_receives_reuse_one_awaitable(run):
+    ch = awaitq.Channel(capacity=2000, max_frame=4)
+    for i in range(2000):
+        ch.send_nowait(bytes([i & 0xFF]))
+
+    async def main():
+        ids = set()
+        for _ in range(1000):
+            aw = ch.recv()
+            ids.add(id(aw))  # the cache keeps it alive, so its id stays its own
+            await aw
+            del aw
+        async for _ in ch:
+            if len(ch) == 0:
+                break
+        return ids
+
+    ids = run(main())
+    assert len(ids) <= 2, "one reusable object (plus at most the first one made)"
