@@ -331,4 +331,4 @@ def test_ready_receives_reuse_one_awaitable(run):
         return ids
 
     ids = run(main())
-    assert len(ids) <= 2, "one reusable object (plus at most the first one made)"
+    assert len(ids) == 1, "one reusable object"
