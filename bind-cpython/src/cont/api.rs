@@ -2,9 +2,11 @@
 //! with awaits and callbacks, as C code does through `ports/include/awaitq_aw.h`.
 
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 use pyo3::Py;
 
-use super::entry::{DeferFn, Entry, ErrorFn, OnDefer, OnError, OnResult, ResultFn};
+use super::entry::{Attached, DeferFn, Entry, ErrorFn, OnDefer, OnError, OnResult, ResultFn};
+use super::obj::{Exc, Obj};
 use super::object::{self, ContObject, Kind};
 use super::slots;
 use super::with;
@@ -19,13 +21,13 @@ use super::with;
 ///
 /// ```ignore
 /// #[pyfunction]
-/// fn fetch_twice<'py>(py: Python<'py>, a: Bound<'py, PyAny>, b: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-///     let aw = NativeAwaitable::new(py)?;
-///     let b = b.unbind();
-///     aw.then(&a, move |aw, first| {
-///         aw.save(&first)?;                       // kept for the next callback
-///         aw.then(b.bind(aw.py()), |aw, second| {
-///             let first = aw.value(0)?;
+/// fn fetch_twice<'py>(a: Bound<'py, PyAny>, b: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+///     let aw = NativeAwaitable::new(a.py())?;
+///     aw.save(&b)?;                                   // kept for the callback (GC-visible)
+///     aw.then(&a, |aw, first| {
+///         aw.save(&first)?;
+///         aw.then(&aw.value(0)?, |aw, second| {
+///             let first = aw.value(1)?;
 ///             aw.set_result(&first.add(second)?)
 ///         })
 ///     })?;
@@ -34,21 +36,25 @@ use super::with;
 /// ```
 ///
 /// Python objects captured by a closure are invisible to the garbage collector (a cycle
-/// through one is never collected); keep them with [`save`](Self::save) instead, as above
-/// (`b` is fine: it is not part of a cycle with the awaitable).
+/// through one is never collected); keep them with [`save`](Self::save) instead, as above.
 #[derive(Clone, Debug)]
 pub struct NativeAwaitable<'py>(Bound<'py, PyAny>);
+
+fn err(py: Python<'_>) -> impl FnOnce(Exc) -> PyErr + '_ {
+    move |e| e.into_pyerr(py)
+}
 
 impl<'py> NativeAwaitable<'py> {
     /// A new, empty awaitable (awaiting it returns `None` at once).
     pub fn new(py: Python<'py>) -> PyResult<Self> {
-        Ok(Self(object::alloc(py, Kind::Queue, None)?))
+        let o = object::alloc(Kind::Queue, None).map_err(err(py))?;
+        Ok(Self(o.into_py(py).into_bound(py)))
     }
 
     /// `obj` if it is a native awaitable (`TypeError` otherwise).
     pub fn from_object(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
-        // SAFETY: `obj` is live for 'py.
-        unsafe { ContObject::from_ptr(obj.py(), obj.as_ptr()) }?;
+        // SAFETY: `obj` is live for 'py; attached.
+        unsafe { ContObject::from_ptr(obj.as_ptr()) }.map_err(err(obj.py()))?;
         Ok(Self(obj.clone()))
     }
 
@@ -62,7 +68,7 @@ impl<'py> NativeAwaitable<'py> {
     }
 
     /// `awaitq.NativeAwaitable`, the type of these objects.
-    pub fn type_object(py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyType>> {
+    pub fn type_object(py: Python<'py>) -> PyResult<Bound<'py, PyType>> {
         slots::type_object(py).cloned()
     }
 
@@ -91,11 +97,12 @@ impl<'py> NativeAwaitable<'py> {
         on_result: Option<ResultFn>,
         on_error: Option<ErrorFn>,
     ) -> PyResult<()> {
-        self.obj().add(Entry::await_(
-            awaitable.clone().unbind(),
-            on_result.map_or(OnResult::Ignore, OnResult::Rust),
-            on_error.map_or(OnError::Raise, OnError::Rust),
-        ))
+        let entry = Entry::await_(
+            Obj::from_py(awaitable.clone().unbind()),
+            on_result.map_or(OnResult::Ignore, |f| OnResult::Rust(Attached::new(f))),
+            on_error.map_or(OnError::Raise, |f| OnError::Rust(Attached::new(f))),
+        );
+        self.obj().add(entry).map_err(err(self.py()))
     }
 
     /// `add_await` with a result callback and no error callback.
@@ -113,17 +120,18 @@ impl<'py> NativeAwaitable<'py> {
         F: for<'a> FnOnce(&NativeAwaitable<'a>) -> PyResult<()> + Send + 'static,
     {
         let decide: DeferFn = Box::new(decide);
-        self.obj().add(Entry::Defer {
-            decide: Some(OnDefer::Rust(decide)),
+        let entry = Entry::Defer {
+            decide: Some(OnDefer::Rust(Attached::new(decide))),
             on_error: OnError::Raise,
-        })
+        };
+        self.obj().add(entry).map_err(err(self.py()))
     }
 
     /// Queues `async with cm: body`: `__aenter__()` is awaited when reached, then `body` runs
-    /// with its value and a nested awaitable (its awaits form the block; its values and result
-    /// are this awaitable's), then `__aexit__(...)` is awaited with the block's exception, which
-    /// a true result suppresses. Errors the statement raises go to `on_error`.
-    /// `TypeError` now if `cm` is not an async context manager.
+    /// with its value and a nested awaitable (the block: its awaits form the with-block; its
+    /// values and result are this awaitable's), then `__aexit__(...)` is awaited with the
+    /// block's exception, which a true result suppresses. Errors the statement raises go to
+    /// `on_error`. `TypeError` now if `cm` is not an async context manager.
     pub fn async_with(
         &self,
         cm: &Bound<'py, PyAny>,
@@ -131,32 +139,40 @@ impl<'py> NativeAwaitable<'py> {
         on_error: Option<ErrorFn>,
     ) -> PyResult<()> {
         with::begin(
-            self.py(),
             self.obj(),
-            cm,
+            &Obj::from_py(cm.clone().unbind()),
             with::Body::Rust(body),
-            on_error.map_or(OnError::Raise, OnError::Rust),
+            on_error.map_or(OnError::Raise, |f| OnError::Rust(Attached::new(f))),
         )
+        .map_err(err(self.py()))
     }
 
     /// Sets the value `await` returns (last one wins; `None` if never set).
     pub fn set_result(&self, value: &Bound<'py, PyAny>) -> PyResult<()> {
-        self.obj().set_result(value.clone().unbind())
+        self.obj()
+            .set_result(Obj::from_py(value.clone().unbind()))
+            .map_err(err(self.py()))
     }
 
     /// Keeps `value` for later callbacks (visible to the garbage collector); returns its index.
     pub fn save(&self, value: &Bound<'py, PyAny>) -> PyResult<usize> {
-        self.obj().save([value.clone().unbind()])
+        self.obj()
+            .save([Obj::from_py(value.clone().unbind())])
+            .map_err(err(self.py()))
     }
 
     /// Saved value `index` (`SystemError` if fewer were saved).
     pub fn value(&self, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        Ok(self.obj().value(self.py(), index)?.into_bound(self.py()))
+        let p = self.obj().value_ptr(index).map_err(err(self.py()))?;
+        // SAFETY: a live object the awaitable keeps; we take a new reference.
+        Ok(unsafe { Bound::from_borrowed_ptr(self.py(), p) })
     }
 
     /// Replaces saved value `index`.
     pub fn set_value(&self, index: usize, value: &Bound<'py, PyAny>) -> PyResult<()> {
-        self.obj().set_value(index, value.clone().unbind())
+        self.obj()
+            .set_value(index, Obj::from_py(value.clone().unbind()))
+            .map_err(err(self.py()))
     }
 
     /// Gives up on the awaits not yet finished: inside one of this awaitable's callbacks, drops
@@ -165,7 +181,7 @@ impl<'py> NativeAwaitable<'py> {
     /// returns the result. It never wakes the task: to abort a suspended await, cancel the task.
     /// `Err` is what closing the awaited object raised (the cancel happened anyway).
     pub fn cancel(&self) -> PyResult<()> {
-        self.obj().cancel(self.py())
+        self.obj().cancel().map_err(err(self.py()))
     }
 }
 

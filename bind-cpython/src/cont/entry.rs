@@ -3,11 +3,13 @@
 //! future's reply slot, the `async with` statement's stages).
 
 use std::ffi::c_int;
+use std::mem::ManuallyDrop;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::{ffi, Py};
 
 use super::api::NativeAwaitable;
+use super::obj::{attached, Obj};
 
 /// `awaitq_aw_result_cb`: `0` ok, `-1` raised.
 pub type CResultCb =
@@ -27,12 +29,37 @@ pub type ErrorFn = Box<dyn for<'py> FnOnce(&NativeAwaitable<'py>, PyErr) -> PyRe
 /// A Rust deferred decision: runs when reached, may add awaits (they run next).
 pub type DeferFn = Box<dyn for<'py> FnOnce(&NativeAwaitable<'py>) -> PyResult<()> + Send>;
 
+/// Rust code that is not ours (a closure, a future) and may hold PyO3 references: dropped
+/// inside [`attached`], so those references are released at once.
+pub(crate) struct Attached<T>(ManuallyDrop<T>);
+
+impl<T> Attached<T> {
+    pub(crate) fn new(t: T) -> Self {
+        Self(ManuallyDrop::new(t))
+    }
+
+    /// Takes the value out (its drop is then the caller's business).
+    pub(crate) fn into_inner(self) -> T {
+        let mut me = ManuallyDrop::new(self);
+        // SAFETY: `me` is never used or dropped again.
+        unsafe { ManuallyDrop::take(&mut me.0) }
+    }
+}
+
+impl<T> Drop for Attached<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here.
+        let t = unsafe { ManuallyDrop::take(&mut self.0) };
+        attached(|_| drop(t));
+    }
+}
+
 /// Which stage of an `async with` an entry of its statement awaitable belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WithStage {
     /// `await __aenter__()`.
     Enter,
-    /// `await body` (the nested awaitable the body callback filled).
+    /// `await block` (the nested awaitable the body callback filled).
     Body,
     /// `await __aexit__(...)`.
     Exit,
@@ -42,7 +69,7 @@ pub(crate) enum OnResult {
     /// Drop the value.
     Ignore,
     C(CResultCb),
-    Rust(ResultFn),
+    Rust(Attached<ResultFn>),
     /// A Rust future's `py_await` with this id gets the value.
     Reply(u64),
     With(WithStage),
@@ -52,14 +79,14 @@ pub(crate) enum OnError {
     /// No callback: raise.
     Raise,
     C(CErrorCb),
-    Rust(ErrorFn),
+    Rust(Attached<ErrorFn>),
     Reply(u64),
     With(WithStage),
 }
 
 pub(crate) enum OnDefer {
     C(CDeferCb),
-    Rust(DeferFn),
+    Rust(Attached<DeferFn>),
     /// `async with`: call `__aenter__` now and await its result.
     WithEnter,
 }
@@ -67,8 +94,8 @@ pub(crate) enum OnDefer {
 pub(crate) enum Entry {
     /// Await `awaitable` (its iterator once started).
     Await {
-        awaitable: Py<PyAny>,
-        iter: Option<Py<PyAny>>,
+        awaitable: Obj,
+        iter: Option<Obj>,
         on_result: OnResult,
         on_error: OnError,
     },
@@ -78,12 +105,12 @@ pub(crate) enum Entry {
         on_error: OnError,
     },
     /// A Rust future parked on its `Waker`: yields the parker once, returns when resumed.
-    Wait { parker: Option<Py<PyAny>> },
+    Wait { parker: Option<Obj> },
 }
 
 impl Entry {
     /// An await with callbacks.
-    pub(crate) fn await_(awaitable: Py<PyAny>, on_result: OnResult, on_error: OnError) -> Self {
+    pub(crate) fn await_(awaitable: Obj, on_result: OnResult, on_error: OnError) -> Self {
         Self::Await {
             awaitable,
             iter: None,
@@ -92,14 +119,15 @@ impl Entry {
         }
     }
 
-    /// The Python objects it holds (for `tp_traverse`).
-    pub(crate) fn objects(&self) -> [Option<&Py<PyAny>>; 2] {
+    /// The Python objects it holds (for `tp_traverse`; Rust closures are opaque).
+    pub(crate) fn objects(&self) -> [*mut ffi::PyObject; 2] {
+        let p = |o: Option<&Obj>| o.map_or(std::ptr::null_mut(), Obj::as_ptr);
         match self {
             Self::Await {
                 awaitable, iter, ..
-            } => [Some(awaitable), iter.as_ref()],
-            Self::Defer { .. } => [None, None],
-            Self::Wait { parker } => [parker.as_ref(), None],
+            } => [awaitable.as_ptr(), p(iter.as_ref())],
+            Self::Defer { .. } => [std::ptr::null_mut(); 2],
+            Self::Wait { parker } => [p(parker.as_ref()), std::ptr::null_mut()],
         }
     }
 }

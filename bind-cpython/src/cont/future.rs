@@ -12,8 +12,11 @@
 //! goes through that channel's node into the event loop's eventfd and its reader completes the
 //! loop future the task waits on (or, outside a loop, the `WaitHandle`'s descriptor becomes
 //! readable). That channel is made on the first park and reused; it never carries a frame.
+//!
+//! The future and its wake state share one allocation (an `Arc` the `Waker` points to); the
+//! future is polled and dropped only by its awaitable, attached, and dropped in place.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -26,30 +29,23 @@ use pyo3::prelude::*;
 use pyo3::{ffi, Py};
 
 use super::entry::{Entry, OnError, OnResult};
-use super::errors::panic_err;
 use super::iter;
+use super::obj::{attached, Exc, Obj};
 use super::object::{self, ContObject, Kind};
 use super::pyawait::{Current, Slots};
 use crate::shared::Shared;
 use crate::wake::park::{self, FutSlot, Parked};
 
-/// What `future_into_py` accepts, boxed.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = PyResult<Py<PyAny>>> + Send>>;
-
-/// The future's `Waker`: `woken` first (a wake during a poll or a park is never lost), then
-/// the private channel's hook, if the future has parked once.
+/// The wake state: `woken` first (a wake during a poll or a park is never lost), then the
+/// private channel's hook, if the future has parked once.
 #[derive(Default)]
 pub(crate) struct FutureWake {
     woken: AtomicBool,
     hub: OnceLock<Arc<Shared>>,
 }
 
-impl Wake for FutureWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+impl FutureWake {
+    fn fire(&self) {
         self.woken.store(true, SeqCst);
         if let Some(hub) = self.hub.get() {
             hub.wake.fire();
@@ -57,27 +53,106 @@ impl Wake for FutureWake {
     }
 }
 
+/// The future and its wake state, in the allocation its `Waker` shares.
+struct FutureCell<F> {
+    wake: FutureWake,
+    fut: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: `fut` is touched only by the awaitable that owns the cell, attached (so one thread
+// at a time, serialised by the GIL); other threads (wakers) touch `wake` only, which is Sync.
+// `F: Send` because the awaitable may be driven from any thread.
+unsafe impl<F: Send> Sync for FutureCell<F> {}
+
+impl<F: Send> Wake for FutureCell<F> {
+    fn wake(self: Arc<Self>) {
+        self.wake.fire();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake.fire();
+    }
+}
+
+/// The future behind a type-erased cell.
+trait Pollable: Send + Sync {
+    fn wake_state(&self) -> &FutureWake;
+
+    /// One poll; `None` once the future is gone.
+    ///
+    /// # Safety
+    /// Only the owning awaitable calls it, attached, never re-entrantly.
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Option<Poll<PyResult<Py<PyAny>>>>;
+
+    /// Drops the future in place.
+    ///
+    /// # Safety
+    /// As `poll`, and not while a poll is in progress.
+    unsafe fn drop_future(&self);
+
+    /// # Safety
+    /// As `poll`.
+    unsafe fn has_future(&self) -> bool;
+}
+
+impl<F> Pollable for FutureCell<F>
+where
+    F: Future<Output = PyResult<Py<PyAny>>> + Send,
+{
+    fn wake_state(&self) -> &FutureWake {
+        &self.wake
+    }
+
+    unsafe fn poll(&self, cx: &mut Context<'_>) -> Option<Poll<PyResult<Py<PyAny>>>> {
+        // SAFETY: exclusive access per the contract.
+        let f = unsafe { &mut *self.fut.get() }.as_mut()?;
+        // SAFETY: the future lives in the Arc allocation and is never moved (only dropped in
+        // place), so pinning it is sound.
+        Some(unsafe { Pin::new_unchecked(f) }.poll(cx))
+    }
+
+    unsafe fn drop_future(&self) {
+        // SAFETY: exclusive per the contract; the assignment drops the future in place.
+        unsafe { *self.fut.get() = None };
+    }
+
+    unsafe fn has_future(&self) -> bool {
+        // SAFETY: exclusive per the contract.
+        unsafe { &*self.fut.get() }.is_some()
+    }
+}
+
 /// The state of a future-driven awaitable (inside the object).
 pub(crate) struct FutureState {
-    fut: Cell<Option<BoxFuture>>,
-    pub(crate) slots: RefCell<Slots>,
-    wake: Arc<FutureWake>,
+    cell: Arc<dyn Pollable>,
     waker: Waker,
+    pub(crate) slots: RefCell<Slots>,
     /// The loop future a park yielded (the private channel's waiter slot).
     parked: FutSlot,
     /// The context the awaitable is registered in as a waiter, while parked.
     ctx: Cell<Option<u64>>,
-    /// The future is out of `fut` for a poll; a discard meanwhile drops it afterwards.
+    /// A poll is in progress; a discard meanwhile drops the future after it.
     polling: Cell<bool>,
     discarded: Cell<bool>,
 }
 
 impl FutureState {
     pub(crate) fn has_future(&self) -> bool {
-        let f = self.fut.take();
-        let has = f.is_some();
-        self.fut.set(f);
-        has
+        // SAFETY: we own the cell; attached (every caller is).
+        !self.polling.get() && unsafe { self.cell.has_future() }
+    }
+
+    /// Drops the future (inside `attached`: it is Rust code that may hold PyO3 references).
+    fn drop_future(&self) {
+        if self.polling.get() {
+            self.discarded.set(true);
+            return;
+        }
+        // SAFETY: we own the cell; attached; no poll in progress.
+        if unsafe { self.cell.has_future() } {
+            // SAFETY: as above.
+            attached(|_| unsafe { self.cell.drop_future() });
+        }
     }
 
     /// The Python objects it holds (for `tp_traverse`).
@@ -89,45 +164,48 @@ impl FutureState {
     }
 
     /// Drops every reference (`tp_clear`), the future included.
-    pub(crate) fn clear(&self, py: Python<'_>) {
-        self.unregister(py);
-        let taken = (
-            self.fut.take(),
-            std::mem::take(&mut *self.slots.borrow_mut()),
-        );
-        drop(taken);
+    pub(crate) fn clear(&self) {
+        self.unregister();
+        self.drop_future();
+        let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        drop(slots);
     }
 
     /// Leaves the private channel's waiters and drops its per-loop caches (they hold the event
     /// loop; a `Waker` kept by some thread keeps the channel alive, not the loop).
-    pub(crate) fn unregister(&self, py: Python<'_>) {
-        self.unpark(py);
-        if let Some(hub) = self.wake.hub.get() {
-            let stale = hub.consumer().clear();
-            drop(stale);
+    pub(crate) fn unregister(&self) {
+        self.unpark();
+        if let Some(hub) = self.cell.wake_state().hub.get() {
+            attached(|_| {
+                let stale = hub.consumer().clear();
+                drop(stale);
+            });
         }
     }
 
     /// Leaves the private channel's waiters (a no-op unless parked).
-    fn unpark(&self, _py: Python<'_>) {
-        let Some(hub) = self.wake.hub.get() else {
+    fn unpark(&self) {
+        let Some(hub) = self.cell.wake_state().hub.get() else {
             return;
         };
         let mut ctx = self.ctx.get();
         if ctx.is_some() {
-            park::resumed(hub, &self.parked, ctx);
-            park::leave(hub, &self.parked, &mut ctx);
+            attached(|_| {
+                park::resumed(hub, &self.parked, ctx);
+                park::leave(hub, &self.parked, &mut ctx);
+            });
             self.ctx.set(ctx);
         }
     }
 
     /// The private channel, made on the first park.
     fn hub(&self) -> PyResult<&Arc<Shared>> {
-        if let Some(h) = self.wake.hub.get() {
+        let wake = self.cell.wake_state();
+        if let Some(h) = wake.hub.get() {
             return Ok(h);
         }
         let hub = Shared::new(Config::new(1, 1, Overflow::Reject))?;
-        Ok(self.wake.hub.get_or_init(|| hub))
+        Ok(wake.hub.get_or_init(|| hub))
     }
 }
 
@@ -142,44 +220,61 @@ pub fn future_into_py<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
-    let wake = Arc::new(FutureWake::default());
-    let waker = Waker::from(Arc::clone(&wake));
+    let cell = Arc::new(FutureCell {
+        wake: FutureWake::default(),
+        fut: UnsafeCell::new(Some(fut)),
+    });
+    let waker = Waker::from(Arc::clone(&cell));
     let state = FutureState {
-        fut: Cell::new(Some(Box::pin(fut))),
-        slots: RefCell::new(Slots::default()),
-        wake,
+        cell,
         waker,
+        slots: RefCell::new(Slots::default()),
         parked: FutSlot::default(),
         ctx: Cell::new(None),
         polling: Cell::new(false),
         discarded: Cell::new(false),
     };
-    object::alloc(py, Kind::Future(state), None)
+    match object::alloc(Kind::Future(Box::new(state)), None) {
+        Ok(o) => Ok(o.into_py(py).into_bound(py)),
+        Err(e) => Err(e.into_pyerr(py)),
+    }
 }
 
-/// core's `next_entry` for a future: one poll.
-pub(crate) fn poll(py: Python<'_>, obj: &ContObject, st: &FutureState) -> PyResult<Option<Entry>> {
-    let Some(mut fut) = st.fut.take() else {
+/// core's `next_entry` for a future: one poll (counted as attached: it runs Rust code that is
+/// not ours).
+pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, Exc> {
+    // SAFETY: we own the cell; attached.
+    if !unsafe { st.cell.has_future() } {
         return Ok(None);
-    };
+    }
     // Cleared before the poll: a wake during it shows up in `arm`.
-    st.wake.woken.store(false, SeqCst);
+    st.cell.wake_state().woken.store(false, SeqCst);
     st.polling.set(true);
     st.discarded.set(false);
-    let polled = {
-        let _current = Current::enter(st);
-        let mut cx = Context::from_waker(&st.waker);
-        catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
-    };
+    let outcome = attached(|py| {
+        let polled = {
+            let _current = Current::enter(st);
+            let mut cx = Context::from_waker(&st.waker);
+            // SAFETY: we own the cell; attached; `polling` guards against re-entry.
+            catch_unwind(AssertUnwindSafe(|| unsafe { st.cell.poll(&mut cx) }))
+        };
+        match polled {
+            Ok(Some(Poll::Pending)) => Ok(None),
+            Ok(Some(Poll::Ready(Ok(v)))) => Ok(Some(Obj::from_py(v))),
+            Ok(Some(Poll::Ready(Err(e)))) => Err(Exc::from_pyerr(py, e)),
+            Ok(None) => Ok(Some(Obj::none())),
+            Err(payload) => Err(Exc::panic(payload)),
+        }
+    });
     st.polling.set(false);
     let (request, stale_reply) = {
         let mut slots = st.slots.borrow_mut();
         (slots.request.take(), slots.reply.take())
     };
     drop(stale_reply); // its `py_await` was dropped without taking it
-    let outcome = match polled {
-        Ok(Poll::Pending) if !st.discarded.get() => {
-            st.fut.set(Some(fut));
+    let done = match outcome {
+        // Pending, and not cancelled from inside its own poll.
+        Ok(None) if !st.discarded.get() => {
             return Ok(Some(match request {
                 Some((id, awaitable)) => {
                     Entry::await_(awaitable, OnResult::Reply(id), OnError::Reply(id))
@@ -187,80 +282,74 @@ pub(crate) fn poll(py: Python<'_>, obj: &ContObject, st: &FutureState) -> PyResu
                 None => Entry::Wait { parker: None },
             }));
         }
-        // Cancelled from inside its own poll: the step completes with nothing more to run.
-        Ok(Poll::Pending) => Ok(None),
-        Ok(Poll::Ready(Ok(v))) => {
-            obj.d.result.set(Some(v));
+        Ok(Some(v)) => {
+            drop(obj.d.result.replace(Some(v)));
             Ok(None)
         }
-        Ok(Poll::Ready(Err(e))) => Err(e),
-        Err(payload) => Err(panic_err(payload)),
+        // Cancelled from inside its poll: the step completes with nothing more to run.
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
     };
-    drop(fut);
+    st.discarded.set(false);
+    st.drop_future();
     if let Some((_, awaitable)) = request {
-        iter::close_unstarted(py, &awaitable);
+        iter::close_unstarted(&awaitable);
     }
-    st.unregister(py);
-    outcome
+    st.unregister();
+    done
 }
 
 /// core's `start` of a wait entry: park, then look at `woken` (a wake that came before the
 /// park could reach us means "poll again", not "wait").
-pub(crate) fn arm(
-    py: Python<'_>,
-    st: &FutureState,
-    parker: &mut Option<Py<PyAny>>,
-) -> PyResult<Started> {
-    let hub = st.hub()?;
-    loop {
-        let mut ctx = st.ctx.get();
-        let parked = park::park(py, hub, &st.parked, &mut ctx);
-        st.ctx.set(ctx);
-        let parked = match parked {
-            Ok(p) => p,
-            Err(e) => {
-                st.unpark(py);
-                return Err(e);
+pub(crate) fn arm(st: &FutureState, parker: &mut Option<Obj>) -> Result<Started, Exc> {
+    attached(|py| {
+        let hub = st.hub().map_err(|e| Exc::from_pyerr(py, e))?;
+        loop {
+            let mut ctx = st.ctx.get();
+            let parked = park::park(py, hub, &st.parked, &mut ctx);
+            st.ctx.set(ctx);
+            let parked = match parked {
+                Ok(p) => p,
+                Err(e) => {
+                    st.unpark();
+                    return Err(Exc::from_pyerr(py, e));
+                }
+            };
+            if st.cell.wake_state().woken.swap(false, SeqCst) {
+                st.unpark();
+                return Ok(Started::Skipped);
             }
-        };
-        if st.wake.woken.swap(false, SeqCst) {
-            st.unpark(py);
-            return Ok(Started::Skipped);
-        }
-        match parked {
-            // The hook was pointed at this context just now: park again (no retarget now).
-            Parked::Recheck => continue,
-            Parked::Yield(p) => {
-                *parker = Some(p);
-                return Ok(Started::Awaiting);
+            match parked {
+                // The hook was pointed at this context just now: park again (no retarget now).
+                Parked::Recheck => continue,
+                Parked::Yield(p) => {
+                    *parker = Some(Obj::from_py(p));
+                    return Ok(Started::Awaiting);
+                }
             }
         }
-    }
+    })
 }
 
 /// core's `send` into a wait entry: the first yields the parker; the next (the wake came, or
 /// a spurious resume) ends the wait, and the future is polled again.
-pub(crate) fn wait_send(
-    py: Python<'_>,
-    obj: &ContObject,
-    parker: &mut Option<Py<PyAny>>,
-) -> Inner<Py<PyAny>, PyErr> {
+pub(crate) fn wait_send(obj: &ContObject, parker: &mut Option<Obj>) -> Inner<Obj, Exc> {
     if let Some(p) = parker.take() {
         return Inner::Yielded(p);
     }
-    unpark(py, obj);
-    Inner::Returned(py.None())
+    unpark(obj);
+    Inner::Returned(Obj::none())
 }
 
 /// Ends a wait (throw, close, cancel).
-pub(crate) fn unpark(py: Python<'_>, obj: &ContObject) {
+pub(crate) fn unpark(obj: &ContObject) {
     if let Kind::Future(st) = &obj.d.kind {
-        st.unpark(py);
+        st.unpark();
     }
 }
 
 /// An await entry of the future finished: its outcome waits for the `py_await` with `id`.
-pub(crate) fn reply(obj: &ContObject, id: u64, outcome: PyResult<Py<PyAny>>) {
+pub(crate) fn reply(obj: &ContObject, id: u64, outcome: Result<Obj, Exc>) {
     if let Kind::Future(st) = &obj.d.kind {
         let old = st.slots.borrow_mut().reply.replace((id, outcome));
         drop(old);
@@ -268,11 +357,9 @@ pub(crate) fn reply(obj: &ContObject, id: u64, outcome: PyResult<Py<PyAny>>) {
 }
 
 /// core's `discard_pending`: drop the future (its drop code runs now).
-pub(crate) fn discard(py: Python<'_>, st: &FutureState) {
-    if st.polling.get() {
-        st.discarded.set(true);
-    }
-    let taken = (st.fut.take(), std::mem::take(&mut *st.slots.borrow_mut()));
-    st.unregister(py);
-    drop(taken);
+pub(crate) fn discard(st: &FutureState) {
+    st.drop_future();
+    let slots = std::mem::take(&mut *st.slots.borrow_mut());
+    st.unregister();
+    drop(slots);
 }

@@ -1,123 +1,191 @@
 //! The inner awaitable, as the continuation drives it: its iterator (what `await x` would
-//! iterate), and one `send` / `throw` / `close` on it, reported as core's [`Inner`].
+//! iterate), and one `send` / `throw` / `close` on it, reported as core's [`Inner`]. Raw C API
+//! on [`Obj`]/[`Exc`]: this is the hot path of every await.
 //!
-//! Speed matters here (one await of a trivial coroutine is this whole file): a coroutine is
-//! driven directly (its `am_send` returns `PYGEN_RETURN` with no `StopIteration` created),
-//! as CPython's own `await` does, rather than through the wrapper its `__await__` returns.
+//! A coroutine is driven directly (its `am_send` returns `PYGEN_RETURN` with no
+//! `StopIteration` created), as CPython's own `await` does, rather than through the wrapper
+//! its `__await__` returns.
 
+use std::ffi::CStr;
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use awaitq_core::{ContError, Inner};
-use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::ffi::{self, PySendResult};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
-use pyo3::{intern, Py};
 
-use super::errors::cont_err;
+use super::obj::{attached, Exc, Obj};
+
+/// An interned attribute name, made once and kept for the life of the process.
+fn name(cell: &AtomicPtr<ffi::PyObject>, s: &CStr) -> *mut ffi::PyObject {
+    let p = cell.load(Ordering::Relaxed);
+    if !p.is_null() {
+        return p;
+    }
+    // SAFETY: attached (every caller is); the interned string is immortal or kept by the
+    // leaked reference stored here. A race between two threads is impossible under the GIL.
+    let p = unsafe { ffi::PyUnicode_InternFromString(s.as_ptr()) };
+    cell.store(p, Ordering::Relaxed);
+    p
+}
+
+static THROW: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+static CLOSE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+static VALUE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+static CORO: AtomicPtr<ffi::PyTypeObject> = AtomicPtr::new(ptr::null_mut());
+
+/// `types.CoroutineType` (a reference kept for the life of the process).
+fn coroutine_type() -> *mut ffi::PyTypeObject {
+    let p = CORO.load(Ordering::Relaxed);
+    if !p.is_null() {
+        return p;
+    }
+    let p = attached(|py| -> PyResult<*mut ffi::PyTypeObject> {
+        let t = py
+            .import(intern!(py, "types"))?
+            .getattr(intern!(py, "CoroutineType"))?;
+        Ok(t.into_ptr().cast())
+    })
+    .unwrap_or(ptr::null_mut());
+    CORO.store(p, Ordering::Relaxed);
+    p
+}
+
+fn is_coroutine(obj: &Obj) -> bool {
+    // SAFETY: `obj` is live.
+    let tp = unsafe { ffi::Py_TYPE(obj.as_ptr()) };
+    ptr::eq(tp, coroutine_type())
+}
 
 /// The iterator `await awaitable` iterates, in the order the design fixes: a coroutine
 /// itself; else `__await__()` (the `am_await` slot), which must return an iterator; else the
 /// object itself if it is an iterator (generator-based coroutines); else `NotAwaitable`.
-pub(crate) fn await_iter(py: Python<'_>, awaitable: &Py<PyAny>) -> PyResult<Py<PyAny>> {
+pub(crate) fn await_iter(awaitable: &Obj) -> Result<Obj, Exc> {
+    if is_coroutine(awaitable) {
+        return Ok(awaitable.clone_ref());
+    }
     let obj = awaitable.as_ptr();
-    // SAFETY: `obj` is a live object (we hold a reference); reading its type is always valid.
-    let tp = unsafe { ffi::Py_TYPE(obj) };
-    if ptr::eq(tp, coroutine_type(py)?) {
-        return Ok(awaitable.clone_ref(py));
-    }
-    // SAFETY: `tp` is a live type; PyType_GetSlot accepts static types since 3.10 and returns
-    // NULL when the slot is empty.
-    let am_await = unsafe { ffi::PyType_GetSlot(tp, ffi::Py_am_await) };
-    if !am_await.is_null() {
-        // SAFETY: a non-NULL `am_await` slot has the `unaryfunc` signature.
-        let am_await: ffi::unaryfunc = unsafe { std::mem::transmute(am_await) };
-        // SAFETY: attached; `obj` is live; the slot returns a new reference or NULL + error.
-        let it = unsafe { Bound::from_owned_ptr_or_err(py, am_await(obj)) }?;
-        // SAFETY: `it` is a live object.
-        if unsafe { ffi::PyIter_Check(it.as_ptr()) } == 0 {
-            return Err(PyTypeError::new_err(format!(
-                "__await__() returned non-iterator of type '{}'",
-                it.get_type().name()?
-            )));
+    // SAFETY: `obj` is live; PyType_GetSlot accepts static types since 3.10 and returns NULL
+    // for an empty slot; a non-NULL `am_await` has the `unaryfunc` signature and returns a
+    // new reference or NULL with an exception set.
+    unsafe {
+        let am_await = ffi::PyType_GetSlot(ffi::Py_TYPE(obj), ffi::Py_am_await);
+        if !am_await.is_null() {
+            let am_await: ffi::unaryfunc = std::mem::transmute(am_await);
+            let it = Obj::from_owned(am_await(obj)).ok_or_else(Exc::fetch)?;
+            if ffi::PyIter_Check(it.as_ptr()) == 0 {
+                return Err(non_iterator(&it));
+            }
+            return Ok(it);
         }
-        return Ok(it.unbind());
-    }
-    // SAFETY: `obj` is live.
-    if unsafe { ffi::PyIter_Check(obj) } != 0 {
-        return Ok(awaitable.clone_ref(py));
-    }
-    Err(cont_err(ContError::NotAwaitable))
-}
-
-/// `types.CoroutineType`, looked up once.
-fn coroutine_type(py: Python<'_>) -> PyResult<*mut ffi::PyTypeObject> {
-    static CORO: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let tp = CORO.get_or_try_init(py, || {
-        py.import(intern!(py, "types"))?
-            .getattr(intern!(py, "CoroutineType"))?
-            .cast_into::<PyType>()
-            .map(Bound::unbind)
-            .map_err(PyErr::from)
-    })?;
-    Ok(tp.as_ptr().cast())
-}
-
-/// An awaitable that will never be awaited (discarded from the queue): a coroutine is closed,
-/// so Python does not warn that it was never awaited; a failure is reported as unraisable.
-pub(crate) fn close_unstarted(py: Python<'_>, obj: &Py<PyAny>) {
-    // SAFETY: `obj` is live.
-    let is_coro =
-        coroutine_type(py).is_ok_and(|tp| ptr::eq(unsafe { ffi::Py_TYPE(obj.as_ptr()) }, tp));
-    if is_coro {
-        if let Err(e) = close(py, obj) {
-            e.write_unraisable(py, Some(obj.bind(py)));
+        if ffi::PyIter_Check(obj) != 0 {
+            return Ok(awaitable.clone_ref());
         }
     }
+    Err(Exc::cont(ContError::NotAwaitable))
+}
+
+/// CPython's error for an `__await__` that returned a non-iterator.
+fn non_iterator(it: &Obj) -> Exc {
+    attached(|py| {
+        let name = it
+            .bind(py)
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        Exc::from_pyerr(
+            py,
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "__await__() returned non-iterator of type '{name}'"
+            )),
+        )
+    })
 }
 
 /// `iter.send(value)` (`am_send`, or `__next__`/`send` through `PyIter_Send`).
-pub(crate) fn send(py: Python<'_>, iter: &Py<PyAny>, value: &Py<PyAny>) -> Inner<Py<PyAny>, PyErr> {
+pub(crate) fn send(iter: &Obj, value: &Obj) -> Inner<Obj, Exc> {
     let mut out = ptr::null_mut();
     // SAFETY: attached; both objects are live; `out` receives a new reference (or NULL).
     let r = unsafe { ffi::PyIter_Send(iter.as_ptr(), value.as_ptr(), &mut out) };
-    if let PySendResult::PYGEN_ERROR = r {
-        return Inner::Raised(PyErr::fetch(py));
-    }
     // SAFETY: on NEXT and RETURN, `out` is a new reference.
-    let out = unsafe { Bound::from_owned_ptr(py, out) }.unbind();
-    match r {
-        PySendResult::PYGEN_NEXT => Inner::Yielded(out),
-        _ => Inner::Returned(out),
+    match (r, unsafe { Obj::from_owned(out) }) {
+        (PySendResult::PYGEN_NEXT, Some(v)) => Inner::Yielded(v),
+        (PySendResult::PYGEN_RETURN, Some(v)) => Inner::Returned(v),
+        _ => Inner::Raised(Exc::fetch()),
     }
+}
+
+/// `getattr(obj, name)`, `None` if it has no such attribute.
+fn attr_opt(obj: &Obj, name: *mut ffi::PyObject) -> Result<Option<Obj>, Exc> {
+    // SAFETY: attached; live objects; GetAttr returns a new reference or NULL + error.
+    unsafe {
+        if let Some(m) = Obj::from_owned(ffi::PyObject_GetAttr(obj.as_ptr(), name)) {
+            return Ok(Some(m));
+        }
+        if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) != 0 {
+            ffi::PyErr_Clear();
+            return Ok(None);
+        }
+    }
+    Err(Exc::fetch())
 }
 
 /// `iter.throw(error)`. No `throw` attribute: the error surfaces at the await, as in
 /// `yield from`. `StopIteration(v)` out of `throw` means the inner returned `v`.
-pub(crate) fn throw(py: Python<'_>, iter: &Py<PyAny>, error: PyErr) -> Inner<Py<PyAny>, PyErr> {
-    let iter = iter.bind(py);
-    let meth = match iter.getattr_opt(intern!(py, "throw")) {
+pub(crate) fn throw(iter: &Obj, error: Exc) -> Inner<Obj, Exc> {
+    let meth = match attr_opt(iter, name(&THROW, c"throw")) {
         Ok(Some(m)) => m,
         Ok(None) => return Inner::Raised(error),
         Err(e) => return Inner::Raised(e),
     };
-    match meth.call1((error.into_value(py),)) {
-        Ok(v) => Inner::Yielded(v.unbind()),
-        Err(e) if e.is_instance_of::<PyStopIteration>(py) => {
-            match e.value(py).getattr(intern!(py, "value")) {
-                Ok(v) => Inner::Returned(v.unbind()),
-                Err(e) => Inner::Raised(e),
-            }
-        }
-        Err(e) => Inner::Raised(e),
+    // SAFETY: attached; live objects; the NULL-terminated argument list of one object.
+    let r = unsafe {
+        Obj::from_owned(ffi::PyObject_CallFunctionObjArgs(
+            meth.as_ptr(),
+            error.as_ptr(),
+            ptr::null_mut::<ffi::PyObject>(),
+        ))
+    };
+    drop(error);
+    if let Some(v) = r {
+        return Inner::Yielded(v);
     }
+    let e = Exc::fetch();
+    // SAFETY: a static exception class.
+    if unsafe { e.matches(ffi::PyExc_StopIteration) } {
+        let e = e.into_obj();
+        return match attr_opt(&e, name(&VALUE, c"value")) {
+            Ok(v) => Inner::Returned(v.unwrap_or_else(Obj::none)),
+            Err(x) => Inner::Raised(x),
+        };
+    }
+    Inner::Raised(e)
 }
 
 /// `iter.close()` if it has one.
-pub(crate) fn close(py: Python<'_>, iter: &Py<PyAny>) -> PyResult<()> {
-    if let Some(m) = iter.bind(py).getattr_opt(intern!(py, "close"))? {
-        m.call0()?;
+pub(crate) fn close(iter: &Obj) -> Result<(), Exc> {
+    if let Some(m) = attr_opt(iter, name(&CLOSE, c"close"))? {
+        // SAFETY: attached; `m` is live.
+        unsafe { Obj::from_owned(ffi::PyObject_CallNoArgs(m.as_ptr())) }.ok_or_else(Exc::fetch)?;
     }
     Ok(())
+}
+
+/// An awaitable that will never be awaited (discarded from the queue): a coroutine is closed,
+/// so Python does not warn that it was never awaited; a failure is reported as unraisable.
+pub(crate) fn close_unstarted(obj: &Obj) {
+    if is_coroutine(obj) {
+        if let Err(e) = close(obj) {
+            unraisable(e, obj.as_ptr());
+        }
+    }
+}
+
+/// Reports `e` as unraisable (what generators do with an error of their finaliser).
+pub(crate) fn unraisable(e: Exc, obj: *mut ffi::PyObject) {
+    e.restore();
+    // SAFETY: attached; `obj` is live (or NULL).
+    unsafe { ffi::PyErr_WriteUnraisable(obj) };
 }

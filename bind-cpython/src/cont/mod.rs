@@ -8,7 +8,9 @@
 //!
 //! | module | concept |
 //! |---|---|
+//! | `obj` | owned references released without PyO3 (the hot path), and why |
 //! | `object` | the layout, the queue (core's `AddCursor` order), result and saved values |
+//! | `freelist` | freed awaitables kept for reuse |
 //! | `host` | core's `Host`: start / send / throw / close an inner, run callbacks |
 //! | `iter` | the inner awaitable's iterator and one step of it |
 //! | `slots` | the type object and its slots (the `ContStep` translation table) |
@@ -24,9 +26,11 @@ mod api;
 mod capi;
 mod entry;
 mod errors;
+mod freelist;
 mod future;
 mod host;
 mod iter;
+mod obj;
 mod object;
 mod pyawait;
 mod slots;

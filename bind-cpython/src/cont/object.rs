@@ -11,13 +11,13 @@ use std::ffi::c_void;
 use std::ptr;
 
 use awaitq_core::{AddCursor, ContError, ContInput, ContStep, Continuation};
-use pyo3::prelude::*;
-use pyo3::{ffi, Py};
+use pyo3::ffi;
 
 use super::entry::Entry;
-use super::errors::cont_err;
+use super::freelist;
 use super::future::FutureState;
 use super::host::PyHost;
+use super::obj::{Exc, Obj};
 use super::slots;
 use super::with::WithState;
 
@@ -33,39 +33,38 @@ pub(crate) enum Kind {
     /// A queue of awaits filled by native code (the C and Rust APIs).
     Queue,
     /// A Rust future, polled from `next_entry`.
-    Future(FutureState),
+    Future(Box<FutureState>),
     /// The statement awaitable of an `async with` (its queue holds the statement's stages).
-    With(WithState),
+    With(Box<WithState>),
 }
 
 pub(crate) struct ContData {
     pub(crate) cont: Continuation<Entry>,
     pub(crate) queue: RefCell<VecDeque<Entry>>,
     pub(crate) cursor: Cell<AddCursor>,
-    pub(crate) result: Cell<Option<Py<PyAny>>>,
-    pub(crate) values: RefCell<Vec<Py<PyAny>>>,
+    pub(crate) result: Cell<Option<Obj>>,
+    pub(crate) values: RefCell<Vec<Obj>>,
     pub(crate) ptrs: RefCell<Vec<*mut c_void>>,
     /// An `async with` body's awaitable keeps its values and result in the awaitable that
     /// contains the statement (as a block's locals are the function's).
-    pub(crate) owner: Cell<Option<Py<PyAny>>>,
+    pub(crate) owner: Cell<Option<Obj>>,
     pub(crate) kind: Kind,
 }
 
 /// A new awaitable of `kind` (a new reference).
-pub(crate) fn alloc<'py>(
-    py: Python<'py>,
-    kind: Kind,
-    owner: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let tp = slots::type_ptr(py)?;
-    // SAFETY: our heap type; tp_alloc (PyType_GenericAlloc) returns zeroed, GC-tracked memory
-    // of `basicsize` bytes, or NULL with an exception set.
-    let obj = unsafe {
-        let alloc: ffi::allocfunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc));
-        alloc(tp, 0)
+pub(crate) fn alloc(kind: Kind, owner: Option<Obj>) -> Result<Obj, Exc> {
+    let tp = slots::type_ptr()?;
+    // SAFETY: attached (every caller is); a kept object is re-initialised for `tp`; else
+    // tp_alloc (PyType_GenericAlloc) returns zeroed, GC-tracked memory of `basicsize` bytes,
+    // or NULL with an exception set.
+    let (obj, track) = unsafe {
+        match freelist::take(tp) {
+            Some(p) => (p, true),
+            None => (slots::tp_alloc()(tp, 0), false),
+        }
     };
     if obj.is_null() {
-        return Err(PyErr::fetch(py));
+        return Err(Exc::fetch());
     }
     let data = ContData {
         cont: Continuation::new(),
@@ -77,12 +76,16 @@ pub(crate) fn alloc<'py>(
         owner: Cell::new(owner),
         kind,
     };
-    // SAFETY: `obj` is a fresh, exclusively owned ContObject allocation; the write does not
-    // drop the zeroes. No Python code runs between the allocation and this write, so the GC
-    // never traverses the object before `d` is valid.
+    // SAFETY: `obj` is exclusively ours; the write does not drop what was there (zeroes, or
+    // a kept object's dropped state). No Python code runs between the allocation and the
+    // write, so the GC never traverses the object before `d` is valid; a kept object is
+    // tracked only once `d` is written.
     unsafe {
         ptr::addr_of_mut!((*obj.cast::<ContObject>()).d).write(data);
-        Ok(Bound::from_owned_ptr(py, obj))
+        if track {
+            ffi::PyObject_GC_Track(obj.cast());
+        }
+        Ok(Obj::from_owned(obj).expect("non-NULL"))
     }
 }
 
@@ -90,17 +93,14 @@ impl ContObject {
     /// `obj` as a native awaitable, or `ContError::NotNativeAwaitable`.
     ///
     /// # Safety
-    /// `obj` is a live object (or NULL) and stays alive for `'a`.
-    pub(crate) unsafe fn from_ptr<'a>(
-        py: Python<'_>,
-        obj: *mut ffi::PyObject,
-    ) -> PyResult<&'a Self> {
+    /// `obj` is a live object (or NULL) and stays alive for `'a`; attached.
+    pub(crate) unsafe fn from_ptr<'a>(obj: *mut ffi::PyObject) -> Result<&'a Self, Exc> {
         if obj.is_null() {
-            return Err(cont_err(ContError::NullArgument));
+            return Err(Exc::cont(ContError::NullArgument));
         }
         // SAFETY: live per the contract.
-        if !ptr::eq(unsafe { ffi::Py_TYPE(obj) }, slots::type_ptr(py)?) {
-            return Err(cont_err(ContError::NotNativeAwaitable));
+        if !ptr::eq(unsafe { ffi::Py_TYPE(obj) }, slots::type_ptr()?) {
+            return Err(Exc::cont(ContError::NotNativeAwaitable));
         }
         // SAFETY: its type is ours, so it is a ContObject.
         Ok(unsafe { &*obj.cast::<Self>() })
@@ -112,31 +112,27 @@ impl ContObject {
     }
 
     /// The object as a new strong reference.
-    pub(crate) fn to_bound<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+    pub(crate) fn to_obj(&self) -> Obj {
         // SAFETY: `self` is a live object (we are inside one of its methods).
-        unsafe { Bound::from_borrowed_ptr(py, self.as_ptr()) }
+        unsafe { Obj::from_borrowed(self.as_ptr()) }
     }
 
     /// Advances the machine (core decides; the host runs Python).
-    pub(crate) fn resume(
-        &self,
-        py: Python<'_>,
-        input: ContInput<Py<PyAny>, PyErr>,
-    ) -> ContStep<Py<PyAny>, PyErr> {
-        self.d.cont.resume(&mut PyHost::new(py, self), input)
+    pub(crate) fn resume(&self, input: ContInput<Obj, Exc>) -> ContStep<Obj, Exc> {
+        self.d.cont.resume(&mut PyHost::new(self), input)
     }
 
     /// Native code gives up (`awaitq_aw_cancel`).
-    pub(crate) fn cancel(&self, py: Python<'_>) -> PyResult<()> {
-        self.d.cont.cancel(&mut PyHost::new(py, self))
+    pub(crate) fn cancel(&self) -> Result<(), Exc> {
+        self.d.cont.cancel(&mut PyHost::new(self))
     }
 
     /// Queues an await (or a deferred decision) in core's [`AddCursor`] order.
-    pub(crate) fn add(&self, entry: Entry) -> PyResult<()> {
-        self.d.cont.check_open().map_err(cont_err)?;
+    pub(crate) fn add(&self, entry: Entry) -> Result<(), Exc> {
+        self.d.cont.check_open().map_err(Exc::cont)?;
         if matches!(self.d.kind, Kind::Future(_)) {
             // A Rust future decides its own awaits; a queue would never be looked at.
-            return Err(cont_err(ContError::NotNativeAwaitable));
+            return Err(Exc::cont(ContError::NotNativeAwaitable));
         }
         let mut q = self.d.queue.borrow_mut();
         let mut cursor = self.d.cursor.get();
@@ -156,7 +152,7 @@ impl ContObject {
     /// Where values and the result live: the statement owner for an `async with` body.
     pub(crate) fn target(&self) -> &ContObject {
         let owner = self.d.owner.take();
-        let p = owner.as_ref().map(|o| o.as_ptr());
+        let p = owner.as_ref().map(Obj::as_ptr);
         self.d.owner.set(owner);
         match p {
             // SAFETY: an owner is a ContObject (set only by `with`), kept alive by our strong
@@ -167,49 +163,59 @@ impl ContObject {
     }
 
     /// Sets the awaitable's result (last one wins).
-    pub(crate) fn set_result(&self, value: Py<PyAny>) -> PyResult<()> {
+    pub(crate) fn set_result(&self, value: Obj) -> Result<(), Exc> {
         let t = self.target();
-        t.d.cont.check_open().map_err(cont_err)?;
+        t.d.cont.check_open().map_err(Exc::cont)?;
         drop(t.d.result.replace(Some(value)));
         Ok(())
     }
 
     /// Appends values for the callbacks; returns the index of the first.
-    pub(crate) fn save(&self, values: impl IntoIterator<Item = Py<PyAny>>) -> PyResult<usize> {
+    pub(crate) fn save(&self, values: impl IntoIterator<Item = Obj>) -> Result<usize, Exc> {
         let t = self.target();
-        t.d.cont.check_open().map_err(cont_err)?;
+        t.d.cont.check_open().map_err(Exc::cont)?;
         let mut v = t.d.values.borrow_mut();
         let first = v.len();
         v.extend(values);
         Ok(first)
     }
 
-    /// Saved value `index` (a new reference).
-    pub(crate) fn value(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
-        let v = self.target().d.values.borrow();
-        v.get(index).map(|o| o.clone_ref(py)).ok_or_else(|| {
-            cont_err(ContError::TooFewValues {
-                saved: v.len(),
-                wanted: index + 1,
-            })
-        })
+    /// Saved value `index` (borrowed from the awaitable).
+    pub(crate) fn value_ptr(&self, index: usize) -> Result<*mut ffi::PyObject, Exc> {
+        let found = {
+            let v = self.target().d.values.borrow();
+            v.get(index).map(Obj::as_ptr).ok_or(v.len())
+        };
+        // The error is made outside the borrow: making it allocates, which may run the GC.
+        found.map_err(|saved| too_few(saved, index + 1))
     }
 
     /// Replaces saved value `index`.
-    pub(crate) fn set_value(&self, index: usize, value: Py<PyAny>) -> PyResult<()> {
+    pub(crate) fn set_value(&self, index: usize, value: Obj) -> Result<(), Exc> {
         let t = self.target();
         let old = {
             let mut v = t.d.values.borrow_mut();
             let saved = v.len();
-            let slot = v.get_mut(index).ok_or_else(|| {
-                cont_err(ContError::TooFewValues {
-                    saved,
-                    wanted: index + 1,
-                })
-            })?;
-            std::mem::replace(slot, value)
+            match v.get_mut(index) {
+                Some(slot) => Ok(std::mem::replace(slot, value)),
+                None => Err((saved, value)),
+            }
         };
-        drop(old); // outside the borrow: the drop may run a finalizer
-        Ok(())
+        // Outside the borrow: a drop may run a finaliser, making an error may run the GC.
+        match old {
+            Ok(old) => {
+                drop(old);
+                Ok(())
+            }
+            Err((saved, value)) => {
+                drop(value);
+                Err(too_few(saved, index + 1))
+            }
+        }
     }
+}
+
+/// `ContError::TooFewValues`.
+pub(crate) fn too_few(saved: usize, wanted: usize) -> Exc {
+    Exc::cont(ContError::TooFewValues { saved, wanted })
 }

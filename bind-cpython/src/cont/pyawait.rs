@@ -16,14 +16,15 @@ use pyo3::{ffi, Py};
 
 use super::errors::cont_err;
 use super::future::FutureState;
+use super::obj::{Exc, Obj};
 
 /// What a future's `py_await`s and its host share.
 #[derive(Default)]
 pub(crate) struct Slots {
     /// The awaitable asked for in this poll, with its request id.
-    pub(crate) request: Option<(u64, Py<PyAny>)>,
+    pub(crate) request: Option<(u64, Obj)>,
     /// The outcome of the awaitable requested with that id.
-    pub(crate) reply: Option<(u64, PyResult<Py<PyAny>>)>,
+    pub(crate) reply: Option<(u64, Result<Obj, Exc>)>,
 }
 
 impl Slots {
@@ -93,15 +94,19 @@ impl Future for PyAwait {
             return Poll::Ready(Err(cont_err(ContError::NotInFuture)));
         }
         // SAFETY: CURRENT is non-null only inside `future::poll`, pointing into the awaitable
-        // object being polled, which the polling slot keeps alive; attached (it polls under
-        // the GIL), single-threaded access.
-        let st = unsafe { &*st };
+        // object being polled, which the polling slot keeps alive; that poll runs attached
+        // (counted), on this thread.
+        let (st, py) = unsafe { (&*st, Python::assume_attached()) };
         let mut slots = st.slots.borrow_mut();
         if self.id != 0 {
             if slots.reply.as_ref().is_some_and(|(id, _)| *id == self.id) {
                 let (_, outcome) = slots.reply.take().expect("checked");
+                drop(slots);
                 self.id = 0;
-                return Poll::Ready(outcome);
+                return Poll::Ready(match outcome {
+                    Ok(v) => Ok(v.into_py(py)),
+                    Err(e) => Err(e.into_pyerr(py)),
+                });
             }
             return Poll::Pending;
         }
@@ -112,7 +117,7 @@ impl Future for PyAwait {
             return Poll::Ready(Err(cont_err(ContError::Exhausted)));
         };
         let id = NEXT_ID.fetch_add(1, Relaxed);
-        slots.request = Some((id, obj));
+        slots.request = Some((id, Obj::from_py(obj)));
         self.id = id;
         Poll::Pending
     }

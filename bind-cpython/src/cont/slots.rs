@@ -13,9 +13,10 @@
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
-use awaitq_core::{ContInput, ContPhase, ContStep};
-use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use awaitq_core::{ContError, ContInput, ContPhase, ContStep};
+use pyo3::exceptions::PyTypeError;
 use pyo3::ffi::{self, PySendResult};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -23,22 +24,47 @@ use pyo3::types::{PyTraceback, PyTuple, PyType};
 use pyo3::Py;
 
 use super::entry::Entry;
-use super::errors::{cont_err, panic_err};
+use super::obj::{attached, Exc, Obj};
 use super::object::{ContObject, Kind};
+use super::{freelist, iter};
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+/// The type and its allocator, for the allocation path (no lookup per object).
+static TYPE_PTR: AtomicPtr<ffi::PyTypeObject> = AtomicPtr::new(ptr::null_mut());
+static TP_ALLOC: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
 /// `awaitq.NativeAwaitable`, created on first use.
 pub(crate) fn type_object(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    TYPE.get_or_try_init(py, || create(py)).map(|t| t.bind(py))
+    TYPE.get_or_try_init(py, || {
+        let tp = create(py)?;
+        let p = tp.as_ptr().cast::<ffi::PyTypeObject>();
+        // SAFETY: a live type; its tp_alloc slot is always set (PyType_GenericAlloc).
+        TP_ALLOC.store(
+            unsafe { ffi::PyType_GetSlot(p, ffi::Py_tp_alloc) },
+            Ordering::Relaxed,
+        );
+        TYPE_PTR.store(p, Ordering::Release);
+        Ok(tp)
+    })
+    .map(|t| t.bind(py))
 }
 
 /// The type as a C pointer (the identity the C API checks against).
-pub(crate) fn type_ptr(py: Python<'_>) -> PyResult<*mut ffi::PyTypeObject> {
-    if let Some(t) = TYPE.get(py) {
-        return Ok(t.as_ptr().cast());
+pub(crate) fn type_ptr() -> Result<*mut ffi::PyTypeObject, Exc> {
+    let p = TYPE_PTR.load(Ordering::Acquire);
+    if !p.is_null() {
+        return Ok(p);
     }
-    Ok(type_object(py)?.as_ptr().cast())
+    attached(|py| match type_object(py) {
+        Ok(t) => Ok(t.as_ptr().cast()),
+        Err(e) => Err(Exc::from_pyerr(py, e)),
+    })
+}
+
+/// The type's `tp_alloc` (valid once [`type_ptr`] returned the type).
+pub(crate) fn tp_alloc() -> ffi::allocfunc {
+    // SAFETY: stored from the type's tp_alloc slot before the type pointer was published.
+    unsafe { std::mem::transmute::<*mut c_void, ffi::allocfunc>(TP_ALLOC.load(Ordering::Relaxed)) }
 }
 
 fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
@@ -95,23 +121,16 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
     Ok(tp.cast_into::<PyType>()?.unbind())
 }
 
-/// Runs a slot body attached to Python, turning errors and panics into a raised exception.
-///
-/// # Safety
-/// The caller is a CPython slot, so the thread is attached.
-unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
-    // `attach`, not `assume_attached`: PyO3 must count this thread as attached, or every
-    // `Py` dropped inside waits in its deferred pool until some PyO3 function runs (objects
-    // would outlive their awaitable, finalisers would run late).
-    Python::attach(|py| {
-        let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
-            Ok(Ok(r)) => return r,
-            Ok(Err(e)) => e,
-            Err(payload) => panic_err(payload),
-        };
-        err.restore(py);
-        on_error
-    })
+/// Runs a slot body, turning errors and panics into a raised exception. No `Python::attach`:
+/// the machine holds [`Obj`]/[`Exc`], and Rust code that is not ours runs counted inside.
+fn trampoline<R>(on_error: R, body: impl FnOnce() -> Result<R, Exc>) -> R {
+    let err = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(r)) => return r,
+        Ok(Err(e)) => e,
+        Err(payload) => Exc::panic(payload),
+    };
+    err.restore();
+    on_error
 }
 
 /// # Safety
@@ -128,12 +147,12 @@ unsafe extern "C" fn am_await(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 }
 
 /// A step that did not complete by returning or yielding: the exception it raises.
-fn failed(step: ContStep<Py<PyAny>, PyErr>) -> PyErr {
+fn failed(step: ContStep<Obj, Exc>) -> Exc {
     match step {
         ContStep::Raise(e) => e,
-        ContStep::Refused(err) => cont_err(err),
+        ContStep::Refused(err) => Exc::cont(err),
         // `Yield`/`Return` are handled by the callers; `Closed` only answers `Close`.
-        _ => PyTypeError::new_err("unexpected continuation step"),
+        _ => Exc::cont(ContError::Running),
     }
 }
 
@@ -142,16 +161,17 @@ unsafe extern "C" fn am_send(
     value: *mut ffi::PyObject,
     result: *mut *mut ffi::PyObject,
 ) -> PySendResult {
-    // SAFETY: called by CPython with a live instance, a value (borrowed) and an out-pointer.
+    // SAFETY: called by CPython, attached, with a live instance, a value (borrowed, never
+    // NULL in practice) and an out-pointer.
     unsafe {
         *result = ptr::null_mut();
-        trampoline(PySendResult::PYGEN_ERROR, |py| {
+        trampoline(PySendResult::PYGEN_ERROR, || {
             let v = if value.is_null() {
-                py.None()
+                Obj::none()
             } else {
-                Bound::from_borrowed_ptr(py, value).unbind()
+                Obj::from_borrowed(value)
             };
-            match this(obj).resume(py, ContInput::Send(v)) {
+            match this(obj).resume(ContInput::Send(v)) {
                 ContStep::Yield(v) => {
                     *result = v.into_ptr();
                     Ok(PySendResult::PYGEN_NEXT)
@@ -166,27 +186,41 @@ unsafe extern "C" fn am_send(
     }
 }
 
-/// `__next__` and `send(value)`: a return becomes `StopIteration(value)`.
-fn next(py: Python<'_>, aw: &ContObject, value: Py<PyAny>) -> PyResult<*mut ffi::PyObject> {
-    match aw.resume(py, ContInput::Send(value)) {
+/// A step of `__next__`, `send` or `throw`: a yield returns the value, a return becomes
+/// `StopIteration(value)`.
+fn step_out(step: ContStep<Obj, Exc>) -> Result<*mut ffi::PyObject, Exc> {
+    match step {
         ContStep::Yield(v) => Ok(v.into_ptr()),
-        ContStep::Return(v) => Err(stop_iteration(py, v)),
+        ContStep::Return(v) => Err(stop_iteration(v)),
         step => Err(failed(step)),
     }
 }
 
 /// `StopIteration(v)`, built so that a tuple `v` is not unpacked into its args.
-fn stop_iteration(py: Python<'_>, v: Py<PyAny>) -> PyErr {
-    if v.is_none(py) {
-        PyStopIteration::new_err(())
-    } else {
-        PyStopIteration::new_err((v,))
+fn stop_iteration(v: Obj) -> Exc {
+    // SAFETY: attached; static class; the NULL-terminated argument list of one object.
+    unsafe {
+        let e = if v.is_none() {
+            ffi::PyObject_CallNoArgs(ffi::PyExc_StopIteration)
+        } else {
+            ffi::PyObject_CallFunctionObjArgs(
+                ffi::PyExc_StopIteration,
+                v.as_ptr(),
+                ptr::null_mut::<ffi::PyObject>(),
+            )
+        };
+        match Obj::from_owned(e) {
+            Some(e) => Exc::from_object(e.as_ptr()),
+            None => Exc::fetch(),
+        }
     }
 }
 
 unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython with a live instance.
-    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), py.None())) }
+    trampoline(ptr::null_mut(), || {
+        // SAFETY: called by CPython with a live instance.
+        step_out(unsafe { this(obj) }.resume(ContInput::Send(Obj::none())))
+    })
 }
 
 unsafe extern "C" fn meth_send(
@@ -194,11 +228,9 @@ unsafe extern "C" fn meth_send(
     value: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and one borrowed argument.
-    unsafe {
-        trampoline(ptr::null_mut(), |py| {
-            next(py, this(obj), Bound::from_borrowed_ptr(py, value).unbind())
-        })
-    }
+    trampoline(ptr::null_mut(), || unsafe {
+        step_out(this(obj).resume(ContInput::Send(Obj::from_borrowed(value))))
+    })
 }
 
 unsafe extern "C" fn meth_throw(
@@ -206,17 +238,22 @@ unsafe extern "C" fn meth_throw(
     args: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance and an argument tuple.
-    unsafe {
-        trampoline(ptr::null_mut(), |py| {
-            let args = Bound::from_borrowed_ptr(py, args).cast_into::<PyTuple>()?;
-            let err = thrown(&args)?;
-            match this(obj).resume(py, ContInput::Throw(err)) {
-                ContStep::Yield(v) => Ok(v.into_ptr()),
-                ContStep::Return(v) => Err(stop_iteration(py, v)),
-                step => Err(failed(step)),
-            }
-        })
-    }
+    trampoline(ptr::null_mut(), || {
+        // Normalising the arguments is PyO3 code, counted as attached (a slow path). Bad
+        // arguments raise here and change nothing.
+        let thrown = attached(|py| {
+            // SAFETY: `args` is the live argument tuple.
+            let args = unsafe { Bound::from_borrowed_ptr(py, args) };
+            let r = args
+                .cast_into::<PyTuple>()
+                .map_err(PyErr::from)
+                .and_then(|a| thrown(&a));
+            r.map(|e| Exc::from_pyerr(py, e))
+                .map_err(|e| Exc::from_pyerr(py, e))
+        })?;
+        // SAFETY: a live instance.
+        step_out(unsafe { this(obj) }.resume(ContInput::Throw(thrown)))
+    })
 }
 
 /// The exception `throw(type[, value[, traceback]])` or `throw(exc)` asks to raise, checked
@@ -263,15 +300,13 @@ unsafe extern "C" fn meth_close(
     obj: *mut ffi::PyObject,
     _unused: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython with a live instance.
-    unsafe {
-        trampoline(ptr::null_mut(), |py| {
-            match this(obj).resume(py, ContInput::Close) {
-                ContStep::Closed => Ok(py.None().into_ptr()),
-                step => Err(failed(step)),
-            }
-        })
-    }
+    trampoline(ptr::null_mut(), || {
+        // SAFETY: called by CPython with a live instance.
+        match unsafe { this(obj) }.resume(ContInput::Close) {
+            ContStep::Closed => Ok(Obj::none().into_ptr()),
+            step => Err(failed(step)),
+        }
+    })
 }
 
 /// Whether finalising must run the machine's `Close`: something is in flight or queued.
@@ -286,31 +321,40 @@ fn needs_close(aw: &ContObject) -> bool {
     }
 }
 
+/// The exception being raised, kept as is (not normalised) while a finaliser runs.
+struct SavedErr([*mut ffi::PyObject; 3]);
+
+impl SavedErr {
+    fn take() -> Self {
+        let mut e = [ptr::null_mut(); 3];
+        // SAFETY: attached; Fetch hands over owned references (or NULLs).
+        unsafe { ffi::PyErr_Fetch(&mut e[0], &mut e[1], &mut e[2]) };
+        Self(e)
+    }
+
+    fn restore(self) {
+        let [t, v, tb] = self.0;
+        // SAFETY: attached; Restore steals what Fetch gave.
+        unsafe { ffi::PyErr_Restore(t, v, tb) };
+    }
+}
+
 /// PEP 442 finaliser: a dropped, unfinished awaitable is closed as a generator is (the inner's
 /// `finally` runs, queued coroutines are closed, a Rust future is dropped).
 unsafe extern "C" fn finalize(obj: *mut ffi::PyObject) {
     // SAFETY: called by CPython (or `dealloc`) with a live instance, attached.
-    unsafe {
-        let aw = this(obj);
-        if !needs_close(aw) {
-            return;
-        }
-        Python::attach(|py| {
-            // A finaliser must leave the current exception as it found it.
-            let saved = PyErr::take(py);
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                if let ContStep::Raise(e) = aw.resume(py, ContInput::Close) {
-                    e.write_unraisable(py, Some(&aw.to_bound(py)));
-                }
-            }));
-            if let Err(p) = r {
-                panic_err(p).write_unraisable(py, None);
-            }
-            if let Some(e) = saved {
-                e.restore(py);
-            }
-        });
+    let aw = unsafe { this(obj) };
+    if !needs_close(aw) {
+        return;
     }
+    // A finaliser must leave the current exception as it found it.
+    let saved = SavedErr::take();
+    match catch_unwind(AssertUnwindSafe(|| aw.resume(ContInput::Close))) {
+        Ok(ContStep::Raise(e)) => iter::unraisable(e, obj),
+        Ok(_) => {}
+        Err(p) => iter::unraisable(Exc::panic(p), obj),
+    }
+    saved.restore();
 }
 
 unsafe extern "C" fn traverse(
@@ -327,23 +371,19 @@ unsafe extern "C" fn traverse(
                 ptrs.push(p);
             }
         };
-        let mut add_opt = |o: Option<&Py<PyAny>>| add(o.map_or(ptr::null_mut(), |o| o.as_ptr()));
         for cell in [&aw.d.result, &aw.d.owner] {
             let v = cell.take();
-            add_opt(v.as_ref());
+            add(v.as_ref().map_or(ptr::null_mut(), Obj::as_ptr));
             cell.set(v);
         }
         if let Ok(values) = aw.d.values.try_borrow() {
-            values.iter().for_each(|v| add_opt(Some(v)));
+            values.iter().for_each(|v| add(v.as_ptr()));
         }
         if let Ok(queue) = aw.d.queue.try_borrow() {
-            queue.iter().flat_map(Entry::objects).for_each(&mut add_opt);
+            queue.iter().flat_map(Entry::objects).for_each(&mut add);
         }
-        aw.d.cont.with_current(|e| {
-            e.into_iter()
-                .flat_map(Entry::objects)
-                .for_each(&mut add_opt)
-        });
+        aw.d.cont
+            .with_current(|e| e.into_iter().flat_map(Entry::objects).for_each(&mut add));
         match &aw.d.kind {
             Kind::Future(st) => st.visit(&mut add),
             Kind::With(st) => st.visit(&mut add),
@@ -363,23 +403,19 @@ unsafe extern "C" fn traverse(
 /// finaliser that a drop triggers sees a finished, empty awaitable.
 unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
     // SAFETY: called by the GC with a live instance, attached.
-    unsafe {
-        let aw = this(obj);
-        Python::attach(|py| {
-            let current = aw.d.cont.clear();
-            let queue = std::mem::take(&mut *aw.d.queue.borrow_mut());
-            let result = aw.d.result.take();
-            let values = std::mem::take(&mut *aw.d.values.borrow_mut());
-            let owner = aw.d.owner.take();
-            match &aw.d.kind {
-                Kind::Future(st) => st.clear(py),
-                Kind::With(st) => st.clear(),
-                Kind::Queue => {}
-            }
-            drop((current, queue, result, values, owner));
-        });
-        0
+    let aw = unsafe { this(obj) };
+    let current = aw.d.cont.clear();
+    let queue = std::mem::take(&mut *aw.d.queue.borrow_mut());
+    let result = aw.d.result.take();
+    let values = std::mem::take(&mut *aw.d.values.borrow_mut());
+    let owner = aw.d.owner.take();
+    match &aw.d.kind {
+        Kind::Future(st) => st.clear(),
+        Kind::With(st) => st.clear(),
+        Kind::Queue => {}
     }
+    drop((current, queue, result, values, owner));
+    0
 }
 
 unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
@@ -398,18 +434,19 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
             return;
         }
         ffi::PyObject_GC_UnTrack(obj.cast());
-        trampoline((), |py| {
-            if let Kind::Future(st) = &aw.d.kind {
-                // The channel of its wake path must not point at freed memory.
-                st.unregister(py);
-            }
-            // Inside `attach`: the `Py` fields decref now.
+        if let Kind::Future(st) = &aw.d.kind {
+            // The channel of its wake path must not point at freed memory.
+            st.unregister();
+        }
+        trampoline((), || {
             ptr::drop_in_place(ptr::addr_of_mut!((*obj.cast::<ContObject>()).d));
             Ok(())
         });
         let tp = ffi::Py_TYPE(obj);
-        let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
-        free(obj.cast());
+        if !freelist::keep(obj) {
+            let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
+            free(obj.cast());
+        }
         ffi::Py_DecRef(tp.cast());
     }
 }
