@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ensure_apt gcc libc6-dev        # the C-extension producer test compiles a small module
-ensure_pip "maturin>=1.9.4,<2" pytest mypy uvloop
+ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout mypy uvloop
 
 cd "$ROOT"
 # Release build of the wheel through pip (maturin is the PEP 517 backend; the same command
@@ -16,11 +16,12 @@ timed "pip install ./bind-cpython (release wheel)" \
 python -c 'import awaitq, sys; print("awaitq from", awaitq.__file__, "on", sys.version.split()[0])'
 
 # pytest must print its summary line: a crash of the interpreter (no summary) fails the step
-# even if the exit status were lost.
+# even if the exit status were lost. A test that hangs (a lost wake-up) fails after 300 s
+# instead of eating the CI budget; the slowest test takes ~3 s.
 run_pytest() {
   local log="$CACHE/pytest-cpython.log"
   set +e
-  python -m pytest -q -p no:cacheprovider -W error::pytest.PytestUnraisableExceptionWarning \
+  python -m pytest -q -p no:cacheprovider --timeout 300 -W error::pytest.PytestUnraisableExceptionWarning \
     bind-cpython/tests tests/test_scenarios.py "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   set -e

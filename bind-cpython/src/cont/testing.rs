@@ -278,18 +278,21 @@ fn yield_now(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyAny>> {
 
 #[derive(Default)]
 struct SignalState {
-    set: bool,
+    /// Sets not yet consumed by a wait: two sets before the waiter runs are two wake-ups (a
+    /// flag would merge them, and a waiter counting its wake-ups would wait forever).
+    pending: usize,
     waker: Option<Waker>,
 }
 
-/// A one-shot a native thread (or Python) sets; Rust futures wait on it with their `Waker`.
+/// A counting signal a native thread (or Python) sets; Rust futures wait on it with their
+/// `Waker`, each wait consuming one set.
 #[pyclass(frozen, module = "awaitq.testing.cont")]
 struct Signal(Arc<Mutex<SignalState>>);
 
 fn fire(s: &Mutex<SignalState>) {
     let waker = {
         let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
-        st.set = true;
+        st.pending += 1;
         st.waker.take()
     };
     if let Some(w) = waker {
@@ -335,8 +338,8 @@ fn wait_signal<'py>(
         for _ in 0..times {
             std::future::poll_fn(|cx| {
                 let mut st = s.lock().unwrap_or_else(|e| e.into_inner());
-                if st.set {
-                    st.set = false;
+                if st.pending > 0 {
+                    st.pending -= 1;
                     Poll::Ready(())
                 } else {
                     st.waker = Some(cx.waker().clone());
