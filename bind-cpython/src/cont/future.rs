@@ -131,6 +131,9 @@ pub(crate) struct FutureState {
     parked: FutSlot,
     /// The context the awaitable is registered in as a waiter, while parked.
     ctx: Cell<Option<u64>>,
+    /// The private channel exists (it is made on the first park): most futures never park,
+    /// and their unregister is then this one test.
+    hubbed: Cell<bool>,
     /// A poll is in progress; a discard meanwhile drops the future after it.
     polling: Cell<bool>,
     discarded: Cell<bool>,
@@ -174,6 +177,9 @@ impl FutureState {
     /// Leaves the private channel's waiters and drops its per-loop caches (they hold the event
     /// loop; a `Waker` kept by some thread keeps the channel alive, not the loop).
     pub(crate) fn unregister(&self) {
+        if !self.hubbed.get() {
+            return;
+        }
         self.unpark();
         if let Some(hub) = self.cell.wake_state().hub.get() {
             attached(|_| {
@@ -185,11 +191,11 @@ impl FutureState {
 
     /// Leaves the private channel's waiters (a no-op unless parked).
     fn unpark(&self) {
-        let Some(hub) = self.cell.wake_state().hub.get() else {
-            return;
-        };
         let mut ctx = self.ctx.get();
-        if ctx.is_some() {
+        if ctx.is_none() {
+            return;
+        }
+        if let Some(hub) = self.cell.wake_state().hub.get() {
             attached(|_| {
                 park::resumed(hub, &self.parked, ctx);
                 park::leave(hub, &self.parked, &mut ctx);
@@ -205,6 +211,7 @@ impl FutureState {
             return Ok(h);
         }
         let hub = Shared::new(Config::new(1, 1, Overflow::Reject))?;
+        self.hubbed.set(true);
         Ok(wake.hub.get_or_init(|| hub))
     }
 }
@@ -231,10 +238,11 @@ where
         slots: RefCell::new(Slots::default()),
         parked: FutSlot::default(),
         ctx: Cell::new(None),
+        hubbed: Cell::new(false),
         polling: Cell::new(false),
         discarded: Cell::new(false),
     };
-    match object::alloc(Kind::Future(Box::new(state)), None) {
+    match object::alloc(Kind::Future(state), None) {
         Ok(o) => Ok(o.into_py(py).into_bound(py)),
         Err(e) => Err(e.into_pyerr(py)),
     }
@@ -251,6 +259,8 @@ pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, 
     st.cell.wake_state().woken.store(false, SeqCst);
     st.polling.set(true);
     st.discarded.set(false);
+    // One attach for the poll and, when it finished, the future's drop (both run Rust code
+    // that is not ours and may drop PyO3 references).
     let outcome = attached(|py| {
         let polled = {
             let _current = Current::enter(st);
@@ -258,15 +268,20 @@ pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, 
             // SAFETY: we own the cell; attached; `polling` guards against re-entry.
             catch_unwind(AssertUnwindSafe(|| unsafe { st.cell.poll(&mut cx) }))
         };
-        match polled {
+        let outcome = match polled {
             Ok(Some(Poll::Pending)) => Ok(None),
             Ok(Some(Poll::Ready(Ok(v)))) => Ok(Some(Obj::from_py(v))),
             Ok(Some(Poll::Ready(Err(e)))) => Err(Exc::from_pyerr(py, e)),
             Ok(None) => Ok(Some(Obj::none())),
             Err(payload) => Err(Exc::panic(payload)),
+        };
+        st.polling.set(false);
+        if !matches!(outcome, Ok(None)) || st.discarded.get() {
+            // SAFETY: we own the cell; attached; the poll is over.
+            unsafe { st.cell.drop_future() };
         }
+        outcome
     });
-    st.polling.set(false);
     let (request, stale_reply) = {
         let mut slots = st.slots.borrow_mut();
         (slots.request.take(), slots.reply.take())
