@@ -104,8 +104,27 @@ impl<S> State<S> {
 }
 
 impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
+    /// `index` reduced into the ring. Every index the state forms is `head + k` with
+    /// `head < capacity` and `k <= capacity`, so one conditional subtraction does what `%`
+    /// does, without a division (tens of cycles each, three per frame before).
+    fn wrap(&self, index: usize) -> usize {
+        let cap = self.config.capacity;
+        debug_assert!(index < 2 * cap);
+        if index >= cap {
+            index - cap
+        } else {
+            index
+        }
+    }
+
     fn slot_offset(&self, index: usize) -> usize {
-        (index % self.config.capacity) * self.config.slot_len()
+        self.wrap(index) * self.config.slot_len()
+    }
+
+    /// Drops the head slot from the queue (its bytes stay until overwritten).
+    fn advance_head(&mut self) {
+        self.head = self.wrap(self.head + 1);
+        self.len -= 1;
     }
 
     /// Queues one frame. On success returns the hook to call once the lock is released, if
@@ -129,8 +148,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
                     return Err(PushError::Full);
                 }
                 Overflow::DropOldest => {
-                    self.head = (self.head + 1) % self.config.capacity;
-                    self.len -= 1;
+                    self.advance_head();
                     self.stats.overwritten += 1;
                 }
             }
@@ -169,18 +187,19 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
         self.push(tag, payload).map(Some)
     }
 
-    /// Tag and length of the head frame, if any.
-    fn head_frame(&self) -> Option<Frame> {
+    /// The head frame's tag and length, and where its slot starts, if any.
+    fn head_frame(&self) -> Option<(Frame, usize)> {
         if self.len == 0 {
             return None;
         }
         let at = self.slot_offset(self.head);
         let s = self.storage.as_ref();
         let word = |o: usize| u32::from_le_bytes([s[o], s[o + 1], s[o + 2], s[o + 3]]);
-        Some(Frame {
+        let frame = Frame {
             tag: word(at),
             len: word(at + 4) as usize,
-        })
+        };
+        Some((frame, at))
     }
 
     /// Takes the head frame into `dest` (which must hold it; otherwise the frame stays).
@@ -190,7 +209,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
         &mut self,
         dest: &mut [u8],
     ) -> Result<(Frame, Option<WakeHook>), RecvError> {
-        let Some(frame) = self.head_frame() else {
+        let Some((frame, at)) = self.head_frame() else {
             return Err(if self.closed {
                 RecvError::Closed
             } else {
@@ -203,11 +222,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
                 got: dest.len(),
             });
         }
-        let at = self.slot_offset(self.head) + SLOT_HEADER;
+        let at = at + SLOT_HEADER;
         dest[..frame.len].copy_from_slice(&self.storage.as_ref()[at..at + frame.len]);
         let was_full = self.len == self.config.capacity;
-        self.head = (self.head + 1) % self.config.capacity;
-        self.len -= 1;
+        self.advance_head();
         self.stats.received += 1;
         let wake = if was_full {
             Self::take_wake(&mut self.space_armed, self.hook)
@@ -230,7 +248,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
         let was_full = self.len == self.config.capacity;
         let (mut frames, mut used) = (0, 0);
         while frames < max {
-            let Some(frame) = self.head_frame() else {
+            let Some((frame, at)) = self.head_frame() else {
                 break;
             };
             let record = SLOT_HEADER + frame.len;
@@ -243,12 +261,10 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
                 }
                 break;
             }
-            let at = self.slot_offset(self.head);
             dest[used..used + record].copy_from_slice(&self.storage.as_ref()[at..at + record]);
             used += record;
             frames += 1;
-            self.head = (self.head + 1) % self.config.capacity;
-            self.len -= 1;
+            self.advance_head();
         }
         if frames == 0 {
             return Err(if self.closed {
