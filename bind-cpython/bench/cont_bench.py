@@ -21,37 +21,17 @@ Usage: python bench/cont_bench.py [--n N] [--rounds R]
 """
 
 import argparse
-import importlib.machinery
-import importlib.util
 import pathlib
 import platform
-import shutil
-import subprocess
 import sys
-import sysconfig
-import tempfile
 import time
 
 import awaitq
 from awaitq.testing import cont
+from cext import build
 
 HERE = pathlib.Path(__file__).resolve().parent
 HEADERS = HERE.parents[1] / "ports" / "include"
-
-
-def build(name, include_dirs):
-    out_dir = pathlib.Path(tempfile.mkdtemp(prefix="awaitq-bench-"))
-    out = out_dir / (name + importlib.machinery.EXTENSION_SUFFIXES[0])
-    cc = shutil.which("cc") or shutil.which("gcc")
-    # Release flags, as setuptools builds extensions (NDEBUG: no C asserts), for both.
-    args = [cc, "-shared", "-fPIC", "-O2", "-DNDEBUG", "-I", sysconfig.get_paths()["include"]]
-    for d in include_dirs:
-        args += ["-I", str(d)]
-    subprocess.run(args + [str(HERE / "cont_cext" / f"{name}.c"), "-o", str(out)], check=True)
-    spec = importlib.util.spec_from_file_location(name, out)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 async def trivial(v):
@@ -100,12 +80,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     a = ap.parse_args()
 
-    aw = build("aw_bench", [HEADERS])
+    aw = build("aw_bench", "cont_cext/aw_bench.c", [HEADERS])
     try:
         import pyawaitable
     except ImportError:
         sys.exit("pyawaitable is not installed (ci/bench-cont.sh installs it)")
-    pa = build("pyaw_bench", [pyawaitable.include()])
+    pa = build("pyaw_bench", "cont_cext/pyaw_bench.c", [pyawaitable.include()])
     try:
         import pyo3_async_bench
     except ImportError:
