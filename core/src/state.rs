@@ -193,11 +193,14 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> State<S> {
             return None;
         }
         let at = self.slot_offset(self.head);
-        let s = self.storage.as_ref();
-        let word = |o: usize| u32::from_le_bytes([s[o], s[o + 1], s[o + 2], s[o + 3]]);
+        // One bounds check for the whole header, not one per byte.
+        let header: &[u8; SLOT_HEADER] = self.storage.as_ref()[at..at + SLOT_HEADER]
+            .try_into()
+            .expect("a slot starts with its header");
+        let [t0, t1, t2, t3, l0, l1, l2, l3] = *header;
         let frame = Frame {
-            tag: word(at),
-            len: word(at + 4) as usize,
+            tag: u32::from_le_bytes([t0, t1, t2, t3]),
+            len: u32::from_le_bytes([l0, l1, l2, l3]) as usize,
         };
         Some((frame, at))
     }
