@@ -54,9 +54,14 @@ typedef struct {
 } board_idle_stats_t;
 board_idle_stats_t board_idle_stats(void);
 
-// Test hook: called at the top of every idle wait, with interrupts enabled, i.e. inside the
-// window between the event loop's last poll and the sleep. NULL when unused.
+// Test hooks for the two halves of the window between the event loop's last poll and the
+// sleep (see board_clock.c); NULL when unused.
+// - prehook: at the top of every idle wait, interrupts enabled (an interrupt raised here runs
+//   at once, before the idle wait looks at the wake flag);
+// - wfi_hook: in an idle wait that is about to sleep, interrupts masked, immediately before
+//   WFI (an interrupt raised here stays pending until WFI has returned).
 extern void (*volatile board_idle_prehook)(void);
+extern void (*volatile board_idle_wfi_hook)(void);
 
 // Stops every interrupt source that may write into the Python heap; runs at soft reset.
 // Weak no-op unless board_isrbus.c is linked.

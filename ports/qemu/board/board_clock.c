@@ -27,6 +27,10 @@
 // timeout, or forever). WFE with SEV in the ISR is the other classic answer (the event register
 // latches the SEV); under qemu WFE is a no-op hint, so it would not show a sleep at all.
 //
+// The ISR tests inject an interrupt at both ends of that window (board_idle_prehook and
+// board_idle_wfi_hook in board.h; ports/qemu/tests/isr_race.py), so both cases are run, not
+// just argued.
+//
 // Tickless: no periodic interrupt wakes the core. The only wake sources are device
 // interrupts, the SysTick alarm armed for a finite timeout, and TIMER1's wrap.
 #include <stdbool.h>
@@ -55,6 +59,7 @@ static volatile uint32_t clock_wraps;
 static volatile uint32_t wake_pending;
 static volatile board_idle_stats_t idle_stats;
 void (*volatile board_idle_prehook)(void);
+void (*volatile board_idle_wfi_hook)(void);
 
 static void timer1_wrap_isr(void) {
     BOARD_TIMER1->INTSTATUS = 1;
@@ -182,6 +187,10 @@ void awaitq_board_idle(uint32_t timeout_ms) {
         if (timeout_ms != (uint32_t)-1) {
             alarm_arm(timeout_ms);
         }
+        void (*wfi_hook)(void) = board_idle_wfi_hook;
+        if (wfi_hook != NULL) {
+            wfi_hook();
+        }
         __asm volatile ("dsb\n wfi" : : : "memory");
         alarm_disarm();
         idle_stats.sleeps = idle_stats.sleeps + 1;
@@ -199,4 +208,5 @@ void awaitq_board_init(void) {
 void awaitq_board_deinit(void) {
     board_producers_stop();
     board_idle_prehook = NULL;
+    board_idle_wfi_hook = NULL;
 }

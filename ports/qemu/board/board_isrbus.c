@@ -13,9 +13,11 @@
 //     isrbus.stats() -> dict: pushed, full (retries), irqs, wakes (awaitq_port_wake calls),
 //         status (last awaitq_status_t), running
 //     isrbus.fire()   pends TIMER0's interrupt from software: one ISR run, now
-//     isrbus.race(n)  the next n idle waits pend TIMER0's interrupt inside the window between
-//         the event loop's last poll and the sleep (see board_clock.c): the lost-wake-up race,
-//         made deterministic
+//     isrbus.race(n, at_wfi=False)  the next n idle waits pend TIMER0's interrupt inside the
+//         window between the event loop's last poll and the sleep (see board_clock.c): the
+//         lost-wake-up race, made deterministic. at_wfi=False: at the start of the idle wait,
+//         interrupts enabled (the ISR runs before the wait checks the wake flag); at_wfi=True:
+//         right before WFI, interrupts masked (the interrupt is pending while WFI executes)
 //
 // Lifetime (awaitq_mp.h): the Channel stays in a root pointer while the ISR may push, and the
 // interrupt is disabled before that reference is dropped (stop(), end of count, soft reset).
@@ -103,6 +105,13 @@ static void isrbus_race_prehook(void) {
     }
 }
 
+static void isrbus_race_wfi_hook(void) {
+    if (bus.race_left > 0 && bus.ch != NULL) {
+        bus.race_left -= 1;
+        board_irq_pend(BOARD_TIMER0_IRQ);   // stays pending: interrupts are masked
+    }
+}
+
 void board_producers_stop(void) {
     uint32_t s = awaitq_board_irq_save();
     isrbus_halt();
@@ -111,6 +120,9 @@ void board_producers_stop(void) {
     board_irq_disable(BOARD_TIMER0_IRQ);
     if (board_idle_prehook == isrbus_race_prehook) {
         board_idle_prehook = NULL;
+    }
+    if (board_idle_wfi_hook == isrbus_race_wfi_hook) {
+        board_idle_wfi_hook = NULL;
     }
 }
 
@@ -171,16 +183,29 @@ static mp_obj_t isrbus_fire(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(isrbus_fire_obj, isrbus_fire);
 
-static mp_obj_t isrbus_race(mp_obj_t n_in) {
-    mp_int_t n = mp_obj_get_int(n_in);
-    if (n < 0) {
+static mp_obj_t isrbus_race(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    enum { ARG_n, ARG_at_wfi };
+    static const mp_arg_t allowed[] = {
+        { MP_QSTR_n, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_at_wfi, MP_ARG_BOOL, {.u_bool = false} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed), allowed, args);
+    if (args[ARG_n].u_int < 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("n < 0"));
     }
-    bus.race_left = (uint32_t)n;
-    board_idle_prehook = isrbus_race_prehook;
+    bool at_wfi = args[ARG_at_wfi].u_bool;
+    board_idle_prehook = NULL;
+    board_idle_wfi_hook = NULL;
+    bus.race_left = (uint32_t)args[ARG_n].u_int;
+    if (at_wfi) {
+        board_idle_wfi_hook = isrbus_race_wfi_hook;
+    } else {
+        board_idle_prehook = isrbus_race_prehook;
+    }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(isrbus_race_obj, isrbus_race);
+static MP_DEFINE_CONST_FUN_OBJ_KW(isrbus_race_obj, 1, isrbus_race);
 
 static mp_obj_t isrbus_stats(void) {
     uint32_t s = awaitq_board_irq_save();

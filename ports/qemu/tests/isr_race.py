@@ -1,8 +1,14 @@
 # The lost-wake-up race, made deterministic. isrbus.race(n) makes each of the next n idle
 # waits raise TIMER0's interrupt inside the window between asyncio's last poll of the channel
 # and the core's sleep: the ISR pushes the frame the consumer is waiting for exactly there.
-# The board's idle wait must notice (the port wake hook sets a flag it checks with interrupts
-# masked) and not sleep. If it slept, nothing would wake it: the timer is not running
+# Both ends of the window are run (see board_clock.c):
+# - at the start of the idle wait, interrupts enabled: the ISR runs before the wait looks at
+#   the wake flag. The port wake hook sets that flag, so the wait must not sleep;
+# - right before WFI, interrupts masked (the flag was checked already): the interrupt stays
+#   pending, so WFI must return at once and the ISR runs when the mask is lifted. A wait that
+#   checked the flag with interrupts enabled would have let the ISR run between its check and
+#   WFI, and slept.
+# If the core slept through a frame, nothing would wake it: the timer is not running
 # (period_us=0), the idle wait has no timeout and the clock wraps every 100 s, so this test
 # would hang and fail on the test runner's timeout.
 import asyncio
@@ -14,10 +20,10 @@ import qemuboard
 N = 20
 
 
-async def main():
+async def race(at_wfi):
     ch = awaitq.Channel(capacity=4, max_frame=8)
     isrbus.start(ch, N, size=8, period_us=0)
-    isrbus.race(N)
+    isrbus.race(N, at_wfi=at_wfi)
     idle0 = qemuboard.idle_stats()
     got = []
     for _ in range(N):
@@ -25,9 +31,15 @@ async def main():
     idle1 = qemuboard.idle_stats()
     st = isrbus.stats()
     isrbus.stop()
-    print("received in order:", [t for t, _ in got] == list(range(N)))
-    print("irqs:", st["irqs"], "wakes:", st["wakes"])
-    print("sleeps skipped because of a wake:", idle1[1] - idle0[1] >= N)
+    where = "at WFI:" if at_wfi else "at idle entry:"
+    print(where, "received in order:", [t for t, _ in got] == list(range(N)))
+    print(where, "irqs:", st["irqs"], "wakes:", st["wakes"])
+    if at_wfi:
+        # Each frame came from an interrupt pended just before a WFI that then returned.
+        print(where, "WFI woken by the pending interrupt:", idle1[0] - idle0[0] >= N)
+    else:
+        print(where, "sleeps skipped because of a wake:", idle1[1] - idle0[1] >= N)
 
 
-asyncio.run(main())
+asyncio.run(race(False))
+asyncio.run(race(True))
