@@ -9,7 +9,8 @@ use pyo3::ffi;
 /// How many freed objects are kept.
 const MAX: usize = 64;
 
-/// Object memory with a GC header, refcount 0, untracked, `d` dropped.
+/// Object memory with a GC header, refcount 0, untracked, `d` recycled (valid and empty:
+/// `ContData::recycle`).
 struct Free(UnsafeCell<Vec<*mut ffi::PyObject>>);
 
 // SAFETY: touched only by threads attached to Python, which the GIL serialises (the module
@@ -45,7 +46,8 @@ pub(crate) unsafe fn take(tp: *mut ffi::PyTypeObject) -> Option<*mut ffi::PyObje
 /// finalised it: its header remembers that, and a reused object must be finalisable again).
 ///
 /// # Safety
-/// Attached; `obj` is untracked, its Rust state dropped, its refcount 0, never used again.
+/// Attached; `obj` is untracked, its `d` recycled, its refcount 0, never used again (if not
+/// kept, the caller drops `d` and frees it).
 pub(crate) unsafe fn keep(obj: *mut ffi::PyObject) -> bool {
     // SAFETY: `obj`'s memory (and GC header) is still allocated.
     if unsafe { ffi::PyObject_GC_IsFinalized(obj) } != 0 {

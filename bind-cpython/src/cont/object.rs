@@ -67,26 +67,62 @@ pub(crate) fn alloc(kind: Kind, owner: Option<Obj>) -> Result<Obj, Exc> {
     if obj.is_null() {
         return Err(Exc::fetch());
     }
-    let data = ContData {
-        cont: Continuation::new(),
-        queue: RefCell::new(VecDeque::new()),
-        cursor: Cell::new(AddCursor::new()),
-        result: Cell::new(None),
-        values: RefCell::new(Vec::new()),
-        ptrs: RefCell::new(Vec::new()),
-        owner: Cell::new(owner),
-        kind,
-    };
-    // SAFETY: `obj` is exclusively ours; the write does not drop what was there (zeroes, or
-    // a kept object's dropped state). No Python code runs between the allocation and the
-    // write, so the GC never traverses the object before `d` is valid; a kept object is
-    // tracked only once `d` is written.
+    // SAFETY: `obj` is exclusively ours. A kept object's `d` is valid and empty (see
+    // `ContData::recycle`): only its owner and kind are set (the old kind is `Queue`, which
+    // holds nothing). Fresh memory is zeroed, so `d` is written whole, without dropping what
+    // was there. No Python code runs between the allocation and the write, so the GC never
+    // traverses the object before `d` is valid; a kept object is tracked only once it is.
     unsafe {
-        ptr::addr_of_mut!((*obj.cast::<ContObject>()).d).write(data);
+        let d = ptr::addr_of_mut!((*obj.cast::<ContObject>()).d);
         if track {
+            (*d).owner.set(owner);
+            (*d).kind = kind;
             ffi::PyObject_GC_Track(obj.cast());
+        } else {
+            d.write(ContData {
+                cont: Continuation::new(),
+                queue: RefCell::new(VecDeque::new()),
+                cursor: Cell::new(AddCursor::new()),
+                result: Cell::new(None),
+                values: RefCell::new(Vec::new()),
+                ptrs: RefCell::new(Vec::new()),
+                owner: Cell::new(owner),
+                kind,
+            });
         }
         Ok(Obj::from_owned(obj).expect("non-NULL"))
+    }
+}
+
+/// Containers larger than this are freed rather than kept with a recycled object.
+const KEEP_CAPACITY: usize = 16;
+
+impl ContData {
+    /// Drops every reference and resets the state to a new awaitable's (`Queue` kind, no
+    /// owner), keeping the containers' memory (up to [`KEEP_CAPACITY`] items) for the object's
+    /// next use: a recycled object allocates nothing for its first awaits. Drops may run
+    /// finalisers; the object is dead (refcount 0, untracked), so none can reach it.
+    pub(crate) fn recycle(&mut self) {
+        fn reuse<T>(v: &mut Vec<T>) {
+            if v.capacity() > KEEP_CAPACITY {
+                *v = Vec::new();
+            } else {
+                v.clear();
+            }
+        }
+        self.cont = Continuation::new();
+        let queue = self.queue.get_mut();
+        if queue.capacity() > KEEP_CAPACITY {
+            *queue = VecDeque::new();
+        } else {
+            queue.clear();
+        }
+        self.cursor.set(AddCursor::new());
+        self.result.set(None);
+        reuse(self.values.get_mut());
+        reuse(self.ptrs.get_mut());
+        self.owner.set(None);
+        self.kind = Kind::Queue;
     }
 }
 

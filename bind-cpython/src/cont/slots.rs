@@ -438,12 +438,15 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
             // The channel of its wake path must not point at freed memory.
             st.unregister();
         }
+        let d = ptr::addr_of_mut!((*obj.cast::<ContObject>()).d);
         trampoline((), || {
-            ptr::drop_in_place(ptr::addr_of_mut!((*obj.cast::<ContObject>()).d));
+            (*d).recycle();
             Ok(())
         });
         let tp = ffi::Py_TYPE(obj);
         if !freelist::keep(obj) {
+            // Not kept: what `recycle` left (empty containers' memory) goes too.
+            ptr::drop_in_place(d);
             let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
             free(obj.cast());
         }
