@@ -210,3 +210,21 @@ def test_close_drops_a_rust_future_and_closes_its_await():
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def test_wakers_kept_after_their_awaitables_are_freed_are_harmless(run):
+    # Each Signal keeps the owned Waker of a future that was cancelled and freed; native
+    # threads then wake them all. The wakers reach only their shared wake state, never the
+    # freed awaitable or future.
+    sigs = [cont.Signal() for _ in range(50)]
+
+    async def main():
+        outcomes = [await cancel_soon(cont.wait_signal(s, "never")) for s in sigs]
+        gc.collect()
+        for s in sigs:
+            s.set_later(0)
+        await asyncio.sleep(0.05)
+        return outcomes
+
+    assert run(main()) == [("cancelled", None)] * 50
+    assert cont.live_futures() == 0

@@ -13,119 +13,37 @@
 //! loop future the task waits on (or, outside a loop, the `WaitHandle`'s descriptor becomes
 //! readable). That channel is made on the first park and reused; it never carries a frame.
 //!
-//! The future and its wake state share one allocation (an `Arc` the `Waker` points to); the
-//! future is polled and dropped only by its awaitable, attached, and dropped in place.
+//! The future lives in the awaitable object (`erased`: inline when small), is polled and
+//! dropped only by its awaitable, attached, and dropped in place. A `Waker` never points at
+//! it (`waker`): a waker kept after the awaitable is gone reaches only a small shared flag
+//! and the private channel, and a future that never keeps its waker allocates nothing.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use awaitq_core::{Config, Inner, Overflow, Started};
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::{ffi, Py};
 
 use super::entry::{Entry, OnError, OnResult};
+use super::erased::ErasedFuture;
 use super::iter;
 use super::obj::{attached, Exc, Obj};
 use super::object::{self, ContObject, Kind};
 use super::pyawait::{Current, Slots};
+use super::waker::WakeState;
 use crate::shared::Shared;
 use crate::wake::park::{self, FutSlot, Parked};
 
-/// The wake state: `woken` first (a wake during a poll or a park is never lost), then the
-/// private channel's hook, if the future has parked once.
-#[derive(Default)]
-pub(crate) struct FutureWake {
-    woken: AtomicBool,
-    hub: OnceLock<Arc<Shared>>,
-}
-
-impl FutureWake {
-    fn fire(&self) {
-        self.woken.store(true, SeqCst);
-        if let Some(hub) = self.hub.get() {
-            hub.wake.fire();
-        }
-    }
-}
-
-/// The future and its wake state, in the allocation its `Waker` shares.
-struct FutureCell<F> {
-    wake: FutureWake,
-    fut: UnsafeCell<Option<F>>,
-}
-
-// SAFETY: `fut` is touched only by the awaitable that owns the cell, attached (so one thread
-// at a time, serialised by the GIL); other threads (wakers) touch `wake` only, which is Sync.
-// `F: Send` because the awaitable may be driven from any thread.
-unsafe impl<F: Send> Sync for FutureCell<F> {}
-
-impl<F: Send> Wake for FutureCell<F> {
-    fn wake(self: Arc<Self>) {
-        self.wake.fire();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wake.fire();
-    }
-}
-
-/// The future behind a type-erased cell.
-trait Pollable: Send + Sync {
-    fn wake_state(&self) -> &FutureWake;
-
-    /// One poll; `None` once the future is gone.
-    ///
-    /// # Safety
-    /// Only the owning awaitable calls it, attached, never re-entrantly.
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Option<Poll<PyResult<Py<PyAny>>>>;
-
-    /// Drops the future in place.
-    ///
-    /// # Safety
-    /// As `poll`, and not while a poll is in progress.
-    unsafe fn drop_future(&self);
-
-    /// # Safety
-    /// As `poll`.
-    unsafe fn has_future(&self) -> bool;
-}
-
-impl<F> Pollable for FutureCell<F>
-where
-    F: Future<Output = PyResult<Py<PyAny>>> + Send,
-{
-    fn wake_state(&self) -> &FutureWake {
-        &self.wake
-    }
-
-    unsafe fn poll(&self, cx: &mut Context<'_>) -> Option<Poll<PyResult<Py<PyAny>>>> {
-        // SAFETY: exclusive access per the contract.
-        let f = unsafe { &mut *self.fut.get() }.as_mut()?;
-        // SAFETY: the future lives in the Arc allocation and is never moved (only dropped in
-        // place), so pinning it is sound.
-        Some(unsafe { Pin::new_unchecked(f) }.poll(cx))
-    }
-
-    unsafe fn drop_future(&self) {
-        // SAFETY: exclusive per the contract; the assignment drops the future in place.
-        unsafe { *self.fut.get() = None };
-    }
-
-    unsafe fn has_future(&self) -> bool {
-        // SAFETY: exclusive per the contract.
-        unsafe { &*self.fut.get() }.is_some()
-    }
-}
-
-/// The state of a future-driven awaitable (inside the object).
+/// The state of a future-driven awaitable (inside the object, which never moves: the future
+/// is stored, and pinned, in it).
 pub(crate) struct FutureState {
-    cell: Arc<dyn Pollable>,
-    waker: Waker,
+    fut: ErasedFuture,
+    wake: WakeState,
     pub(crate) slots: RefCell<Slots>,
     /// The loop future a park yielded (the private channel's waiter slot).
     parked: FutSlot,
@@ -139,10 +57,20 @@ pub(crate) struct FutureState {
     discarded: Cell<bool>,
 }
 
+impl Drop for FutureState {
+    fn drop(&mut self) {
+        // Normally gone already (finished, closed or discarded); dropped attached, as it is
+        // Rust code that may hold PyO3 references.
+        if self.fut.is_live() {
+            // SAFETY: `&mut self`: no poll is in progress.
+            attached(|_| unsafe { self.fut.drop_future() });
+        }
+    }
+}
+
 impl FutureState {
     pub(crate) fn has_future(&self) -> bool {
-        // SAFETY: we own the cell; attached (every caller is).
-        !self.polling.get() && unsafe { self.cell.has_future() }
+        !self.polling.get() && self.fut.is_live()
     }
 
     /// Drops the future (inside `attached`: it is Rust code that may hold PyO3 references).
@@ -151,10 +79,9 @@ impl FutureState {
             self.discarded.set(true);
             return;
         }
-        // SAFETY: we own the cell; attached; no poll in progress.
-        if unsafe { self.cell.has_future() } {
-            // SAFETY: as above.
-            attached(|_| unsafe { self.cell.drop_future() });
+        if self.fut.is_live() {
+            // SAFETY: no poll in progress (checked above).
+            attached(|_| unsafe { self.fut.drop_future() });
         }
     }
 
@@ -181,7 +108,7 @@ impl FutureState {
             return;
         }
         self.unpark();
-        if let Some(hub) = self.cell.wake_state().hub.get() {
+        if let Some(hub) = self.hub_if_any() {
             attached(|_| {
                 let stale = hub.consumer().clear();
                 drop(stale);
@@ -195,7 +122,7 @@ impl FutureState {
         if ctx.is_none() {
             return;
         }
-        if let Some(hub) = self.cell.wake_state().hub.get() {
+        if let Some(hub) = self.hub_if_any() {
             attached(|_| {
                 park::resumed(hub, &self.parked, ctx);
                 park::leave(hub, &self.parked, &mut ctx);
@@ -204,9 +131,13 @@ impl FutureState {
         }
     }
 
+    fn hub_if_any(&self) -> Option<&Arc<Shared>> {
+        self.wake.shared.get()?.hub.get()
+    }
+
     /// The private channel, made on the first park.
     fn hub(&self) -> PyResult<&Arc<Shared>> {
-        let wake = self.cell.wake_state();
+        let wake = self.wake.shared();
         if let Some(h) = wake.hub.get() {
             return Ok(h);
         }
@@ -227,14 +158,9 @@ pub fn future_into_py<F>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
 where
     F: Future<Output = PyResult<Py<PyAny>>> + Send + 'static,
 {
-    let cell = Arc::new(FutureCell {
-        wake: FutureWake::default(),
-        fut: UnsafeCell::new(Some(fut)),
-    });
-    let waker = Waker::from(Arc::clone(&cell));
     let state = FutureState {
-        cell,
-        waker,
+        fut: ErasedFuture::new(fut),
+        wake: WakeState::default(),
         slots: RefCell::new(Slots::default()),
         parked: FutSlot::default(),
         ctx: Cell::new(None),
@@ -251,12 +177,16 @@ where
 /// core's `next_entry` for a future: one poll (counted as attached: it runs Rust code that is
 /// not ours).
 pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, Exc> {
-    // SAFETY: we own the cell; attached.
-    if !unsafe { st.cell.has_future() } {
+    if !st.fut.is_live() {
         return Ok(None);
     }
-    // Cleared before the poll: a wake during it shows up in `arm`.
-    st.cell.wake_state().woken.store(false, SeqCst);
+    // Cleared before the poll: a wake during it shows up in `arm`. The borrowed waker's flag
+    // is only set during a poll, so a plain store does; the owned wakers' flag (if a waker
+    // was ever cloned) is ordered before the poll's reads.
+    st.wake.woken_in_poll.store(false, Relaxed);
+    if let Some(shared) = st.wake.shared.get() {
+        shared.woken.store(false, SeqCst);
+    }
     st.polling.set(true);
     st.discarded.set(false);
     // One attach for the poll and, when it finished, the future's drop (both run Rust code
@@ -264,9 +194,13 @@ pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, 
     let outcome = attached(|py| {
         let polled = {
             let _current = Current::enter(st);
-            let mut cx = Context::from_waker(&st.waker);
-            // SAFETY: we own the cell; attached; `polling` guards against re-entry.
-            catch_unwind(AssertUnwindSafe(|| unsafe { st.cell.poll(&mut cx) }))
+            // SAFETY: the waker lives for this poll only; `st` is inside the object, which the
+            // polling slot keeps alive and which never moves.
+            let waker = unsafe { st.wake.borrowed() };
+            let mut cx = Context::from_waker(&waker);
+            // SAFETY: the future is inside the object (never moves); attached; `polling`
+            // guards against re-entry.
+            catch_unwind(AssertUnwindSafe(|| unsafe { st.fut.poll(&mut cx) }))
         };
         let outcome = match polled {
             Ok(Some(Poll::Pending)) => Ok(None),
@@ -277,8 +211,8 @@ pub(crate) fn poll(obj: &ContObject, st: &FutureState) -> Result<Option<Entry>, 
         };
         st.polling.set(false);
         if !matches!(outcome, Ok(None)) || st.discarded.get() {
-            // SAFETY: we own the cell; attached; the poll is over.
-            unsafe { st.cell.drop_future() };
+            // SAFETY: attached; the poll is over.
+            unsafe { st.fut.drop_future() };
         }
         outcome
     });
@@ -330,7 +264,8 @@ pub(crate) fn arm(st: &FutureState, parker: &mut Option<Obj>) -> Result<Started,
                     return Err(Exc::from_pyerr(py, e));
                 }
             };
-            if st.cell.wake_state().woken.swap(false, SeqCst) {
+            let woken_in_poll = st.wake.woken_in_poll.swap(false, SeqCst);
+            if woken_in_poll | st.wake.shared().woken.swap(false, SeqCst) {
                 st.unpark();
                 return Ok(Started::Skipped);
             }

@@ -18,6 +18,8 @@
 //! | `capi` | the C API table appended to `awaitq._C_API` (`ports/include/awaitq_aw.h`) |
 //! | `with` | `async with` over core's `AsyncWith` |
 //! | [`future_into_py`], [`py_await`] | a Rust future as an awaitable, with no executor |
+//! | `erased` | the future stored in the object (inline when small) |
+//! | `waker` | its borrowed and owned `Waker`s |
 //! | `testing` | `awaitq.testing.cont`: helpers built on the Rust API, for tests and benchmarks |
 //!
 //! The user documentation is `bind-cpython/CONTINUATIONS.md`.
@@ -25,6 +27,7 @@
 mod api;
 mod capi;
 mod entry;
+mod erased;
 mod errors;
 mod freelist;
 mod future;
@@ -35,6 +38,7 @@ mod object;
 mod pyawait;
 mod slots;
 pub(crate) mod testing;
+mod waker;
 mod with;
 
 pub use api::NativeAwaitable;

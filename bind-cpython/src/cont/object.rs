@@ -76,7 +76,10 @@ pub(crate) fn alloc(kind: Kind, owner: Option<Obj>) -> Result<Obj, Exc> {
         let d = ptr::addr_of_mut!((*obj.cast::<ContObject>()).d);
         if track {
             (*d).owner.set(owner);
-            (*d).kind = kind;
+            // Already `Queue`; a larger kind (a future's state) is the only one worth a write.
+            if !matches!(kind, Kind::Queue) {
+                (*d).kind = kind;
+            }
             ffi::PyObject_GC_Track(obj.cast());
         } else {
             d.write(ContData {
@@ -122,7 +125,9 @@ impl ContData {
         reuse(self.values.get_mut());
         reuse(self.ptrs.get_mut());
         self.owner.set(None);
-        self.kind = Kind::Queue;
+        if !matches!(self.kind, Kind::Queue) {
+            self.kind = Kind::Queue;
+        }
     }
 }
 
