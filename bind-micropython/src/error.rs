@@ -1,9 +1,8 @@
 //! Core errors -> (which exception C raises, the core's message). The one place the binding
-//! maps errors; the messages are the core's `Display` text, shared with the CPython binding.
+//! maps errors; the messages are the core's (`Message`), shared with the CPython binding,
+//! rendered here without `core::fmt` (which would cost firmware kilobytes of flash).
 
-use core::fmt::{self, Display, Write};
-
-use awaitq_core::{ConfigError, PushError, RecvError};
+use awaitq_core::{ConfigError, Message, Piece, PushError, RecvError};
 
 use crate::ffi::{
     awaitq_mp_error_t, AWAITQ_MP_EXC_CLOSED, AWAITQ_MP_EXC_FULL, AWAITQ_MP_EXC_RUNTIME,
@@ -14,7 +13,7 @@ use crate::ffi::{
 pub(crate) const EXHAUSTED: &str = "cannot reuse an already awaited awaitable";
 
 /// An error C turns into an exception.
-pub(crate) trait MpError: Display {
+pub(crate) trait MpError: Message {
     /// `enum awaitq_mp_exc` value.
     fn exc(&self) -> u32;
 }
@@ -49,9 +48,9 @@ impl MpError for RecvError {
 /// A runtime error with a fixed message (`Step::Exhausted`).
 pub(crate) struct Runtime(pub(crate) &'static str);
 
-impl Display for Runtime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+impl Message for Runtime {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        out(Piece::Text(self.0));
     }
 }
 
@@ -77,26 +76,41 @@ pub(crate) unsafe fn fill(out: *mut awaitq_mp_error_t, e: &dyn MpError) {
         buf: &mut out.msg,
         len: 0,
     };
-    let _ = write!(w, "{e}");
+    e.pieces(&mut |p| match p {
+        Piece::Text(t) => w.push(t.as_bytes()),
+        Piece::Num(n) => w.push(decimal(n, &mut [0; 20])),
+    });
     let end = w.len;
     out.msg[end] = 0;
 }
 
-/// A `fmt::Write` into a C char array that keeps one byte for the NUL and drops the rest.
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Writes into a C char array, keeping one byte for the NUL and dropping the rest.
 struct Truncating<'a> {
     buf: &'a mut [core::ffi::c_char],
     len: usize,
 }
 
-impl Write for Truncating<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        for &b in s.as_bytes() {
+impl Truncating<'_> {
+    fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
             if self.len + 1 >= self.buf.len() {
-                break;
+                return;
             }
             self.buf[self.len] = b as core::ffi::c_char;
             self.len += 1;
         }
-        Ok(())
     }
 }

@@ -84,6 +84,8 @@
 use core::cell::Cell;
 use core::fmt;
 
+use crate::message::{Message, Piece};
+
 mod with;
 pub use with::{AsyncWith, WithAction, WithEvent};
 
@@ -220,34 +222,38 @@ impl ContError {
     }
 }
 
-impl fmt::Display for ContError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NonNoneStart => {
-                f.write_str("can't send non-None value to a just-started awaitable")
-            }
-            Self::Running => f.write_str("awaitable already executing"),
-            Self::Exhausted => f.write_str("cannot reuse already awaited awaitable"),
-            Self::Finished => f.write_str("awaitable has finished: nothing more can be added"),
-            Self::NotAwaitable => f.write_str("object can't be used in 'await' expression"),
+impl Message for ContError {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        let text = match *self {
+            Self::NonNoneStart => "can't send non-None value to a just-started awaitable",
+            Self::Running => "awaitable already executing",
+            Self::Exhausted => "cannot reuse already awaited awaitable",
+            Self::Finished => "awaitable has finished: nothing more can be added",
+            Self::NotAwaitable => "object can't be used in 'await' expression",
             Self::NotAsyncContextManager => {
-                f.write_str("object does not support the asynchronous context manager protocol")
+                "object does not support the asynchronous context manager protocol"
             }
-            Self::NoException => f.write_str("callback returned -1 without raising an exception"),
+            Self::NoException => "callback returned -1 without raising an exception",
             Self::TooFewValues { saved, wanted } => {
-                write!(f, "cannot unpack {wanted} values: only {saved} saved")
+                out(Piece::Text("cannot unpack "));
+                out(Piece::Num(wanted));
+                out(Piece::Text(" values: only "));
+                out(Piece::Num(saved));
+                out(Piece::Text(" saved"));
+                return;
             }
-            Self::NullArgument => f.write_str("NULL argument to an awaitq C API function"),
-            Self::NotNativeAwaitable => f.write_str("expected an awaitq native awaitable"),
-            Self::OneAwaitAtATime => {
-                f.write_str("a Rust future can await one Python awaitable at a time")
+            Self::NullArgument => "NULL argument to an awaitq C API function",
+            Self::NotNativeAwaitable => "expected an awaitq native awaitable",
+            Self::OneAwaitAtATime => "a Rust future can await one Python awaitable at a time",
+            Self::NotInFuture => {
+                "a Python awaitable can only be awaited inside a Rust future that awaitq runs"
             }
-            Self::NotInFuture => f.write_str(
-                "a Python awaitable can only be awaited inside a Rust future that awaitq runs",
-            ),
-        }
+        };
+        out(Piece::Text(text));
     }
 }
+
+crate::message::display_via_pieces!(ContError);
 
 impl core::error::Error for ContError {}
 

@@ -1,7 +1,7 @@
 //! Every way an operation can fail, one enum per operation. The bindings map these to their
 //! exceptions in one place each; the messages (`Display`) are shared by both.
 
-use core::fmt;
+use crate::message::{display_via_pieces, Message, Piece};
 
 /// Why a push (a producer's send) did not queue the frame. The frame is not queued in any case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,13 +21,17 @@ pub enum PushError {
     },
 }
 
-impl fmt::Display for PushError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Full => f.write_str("channel is full"),
-            Self::Closed => f.write_str("channel is closed"),
+impl Message for PushError {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        match *self {
+            Self::Full => out(Piece::Text("channel is full")),
+            Self::Closed => out(Piece::Text("channel is closed")),
             Self::Oversize { len, max_frame } => {
-                write!(f, "payload of {len} bytes exceeds max_frame ({max_frame})")
+                out(Piece::Text("payload of "));
+                out(Piece::Num(len));
+                out(Piece::Text(" bytes exceeds max_frame ("));
+                out(Piece::Num(max_frame));
+                out(Piece::Text(")"));
             }
         }
     }
@@ -53,17 +57,20 @@ pub enum RecvError {
     },
 }
 
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("channel is empty"),
-            Self::Closed => f.write_str("channel is closed"),
-            Self::Busy => f.write_str("another receiver is already waiting on this channel"),
+impl Message for RecvError {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        match *self {
+            Self::Empty => out(Piece::Text("channel is empty")),
+            Self::Closed => out(Piece::Text("channel is closed")),
+            Self::Busy => out(Piece::Text(
+                "another receiver is already waiting on this channel",
+            )),
             Self::BufferTooSmall { needed, got } => {
-                write!(
-                    f,
-                    "buffer of {got} bytes is too small for a {needed}-byte frame"
-                )
+                out(Piece::Text("buffer of "));
+                out(Piece::Num(got));
+                out(Piece::Text(" bytes is too small for a "));
+                out(Piece::Num(needed));
+                out(Piece::Text("-byte frame"));
             }
         }
     }
@@ -93,21 +100,28 @@ pub enum ConfigError {
     UnknownOverflow,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ZeroCapacity => f.write_str("capacity must be at least 1"),
-            Self::ZeroMaxFrame => f.write_str("max_frame must be at least 1"),
+impl Message for ConfigError {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        match *self {
+            Self::ZeroCapacity => out(Piece::Text("capacity must be at least 1")),
+            Self::ZeroMaxFrame => out(Piece::Text("max_frame must be at least 1")),
             Self::FrameTooLarge => {
-                write!(f, "max_frame must be at most {}", crate::MAX_FRAME_LIMIT)
+                out(Piece::Text("max_frame must be at most "));
+                out(Piece::Num(crate::MAX_FRAME_LIMIT));
             }
-            Self::TooLarge => f.write_str("capacity * max_frame is too large"),
+            Self::TooLarge => out(Piece::Text("capacity * max_frame is too large")),
             Self::StorageTooSmall { needed, got } => {
-                write!(f, "storage of {got} bytes is too small: {needed} needed")
+                out(Piece::Text("storage of "));
+                out(Piece::Num(got));
+                out(Piece::Text(" bytes is too small: "));
+                out(Piece::Num(needed));
+                out(Piece::Text(" needed"));
             }
-            Self::UnknownOverflow => f.write_str("overflow must be 'reject' or 'drop_oldest'"),
+            Self::UnknownOverflow => out(Piece::Text("overflow must be 'reject' or 'drop_oldest'")),
         }
     }
 }
+
+display_via_pieces!(PushError, RecvError, ConfigError);
 
 impl core::error::Error for ConfigError {}

@@ -26,6 +26,7 @@
 //! | [`RecvOp`], [`SendOp`], [`Step`] | the awaitable state machine |
 //! | [`cont`]: [`Continuation`], [`Host`], [`ContStep`] | native continuations: awaits chained by native code |
 //! | [`Stats`], errors | counters and every failure |
+//! | [`Message`], [`Piece`] | every error's message, once, renderable without `core::fmt` |
 #![cfg_attr(not(any(test, loom)), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ mod channel;
 mod config;
 pub mod cont;
 mod error;
+mod message;
 mod op;
 mod state;
 mod stats;
@@ -53,6 +55,7 @@ pub use cont::{
     Inner, Started, WithAction, WithEvent,
 };
 pub use error::{ConfigError, PushError, RecvError};
+pub use message::{Message, Piece};
 pub use op::{Phase, RecvOp, RecvStep, Resume, SendOp, SendStep, Step};
 pub use state::Frame;
 pub use stats::Stats;
