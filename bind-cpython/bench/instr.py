@@ -105,6 +105,14 @@ async def loop(n):
     for _ in range(n):
         await f(trivial(1))
 """,
+        "awaitq Rust API: awaits a trivial coroutine": """
+from awaitq.testing import cont
+from cont_bench import trivial
+f = cont.await_one
+async def loop(n):
+    for _ in range(n):
+        await f(trivial(1))
+""",
         "PyAwaitable: awaits a trivial coroutine": """
 import pyawaitable
 from cext import build
@@ -148,6 +156,9 @@ RATIOS = {
              ("awaits a trivial coroutine, C API vs PyAwaitable (target <= 0.50)",
               "awaitq C: awaits a trivial coroutine", "PyAwaitable: awaits a trivial coroutine",
               C_CALL),
+             ("awaits a trivial coroutine, Rust API vs PyAwaitable (target <= 0.50)",
+              "awaitq Rust API: awaits a trivial coroutine",
+              "PyAwaitable: awaits a trivial coroutine", C_CALL),
              ("Rust async fn returns at once vs PyO3 (target <= 0.50)",
               "awaitq future_into_py: async fn returns at once",
               "PyO3 experimental-async: async fn returns at once", RUST_CALL)],
