@@ -19,6 +19,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-env-changed=AWAITQ_MP_CFLAGS_FILE");
     println!("cargo:rerun-if-changed=csrc/shim.h");
+    println!("cargo:rerun-if-changed=../ports/include/awaitq_aw.h");
     let flags_file = env::var("AWAITQ_MP_CFLAGS_FILE").unwrap_or_else(|_| {
         panic!(
             "AWAITQ_MP_CFLAGS_FILE is not set: this crate is built by a MicroPython firmware \
@@ -41,6 +42,7 @@ fn main() {
     args.extend(cross_sysroot_args(&cc));
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     args.push(format!("-I{}", manifest.join("csrc").display()));
+    args.push(format!("-I{}", manifest.join("../ports/include").display()));
 
     let bindings = bindgen::Builder::default()
         .header(manifest.join("csrc/shim.h").to_string_lossy())
@@ -51,15 +53,45 @@ fn main() {
         .default_enum_style(bindgen::EnumVariation::Consts)
         .prepend_enum_name(false)
         .allowlist_type("awaitq_mp_.*")
-        .allowlist_type("mp_obj_t|mp_uint_t|mp_int_t")
+        .allowlist_type("mp_obj_t|mp_uint_t|mp_int_t|awaitq_aw_.*")
         .allowlist_var("AWAITQ_MP_.*|MP_STREAM_POLL_(RD|WR|ERR|HUP)")
         .allowlist_function("awaitq_mp_.*")
         .layout_tests(false)
         .generate_comments(false)
         .generate()
         .unwrap_or_else(|e| panic!("bindgen failed on csrc/shim.h with {flags_file}: {e}"));
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("micropython.rs");
-    bindings.write_to_file(&out).expect("writing the bindings");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    bindings
+        .write_to_file(out_dir.join("micropython.rs"))
+        .expect("writing the bindings");
+
+    // Native awaitables: the Rust half (feature `cont`) needs the C half (-DAWAITQ_MP_CONT=1),
+    // whose functions it calls; the build passes both or neither (ports/micropython.mk).
+    let c_cont = raw.contains(&"-DAWAITQ_MP_CONT=1");
+    if env::var_os("CARGO_FEATURE_CONT").is_some() && !c_cont {
+        panic!(
+            "feature `cont` needs the C side compiled with -DAWAITQ_MP_CONT=1 \
+             (AWAITQ_CONT=1 on the make command line; see ports/micropython.mk)"
+        );
+    }
+    // How many Rust futures may be alive at once (their Wakers' static slots, src/cont/waker.rs).
+    println!("cargo:rerun-if-env-changed=AWAITQ_MP_WAKE_SLOTS");
+    let slots: usize = env::var("AWAITQ_MP_WAKE_SLOTS")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .expect("AWAITQ_MP_WAKE_SLOTS: a number of slots (1..=255)")
+        })
+        .unwrap_or(64);
+    assert!(
+        (1..=255).contains(&slots),
+        "AWAITQ_MP_WAKE_SLOTS must be 1..=255"
+    );
+    fs::write(
+        out_dir.join("wake_slots.rs"),
+        format!("/// Wake slots (AWAITQ_MP_WAKE_SLOTS at build time).\npub(crate) const WAKE_SLOTS: usize = {slots};\n"),
+    )
+    .expect("writing wake_slots.rs");
 }
 
 /// The compiler arguments that matter for declarations and layouts, made independent of the

@@ -47,6 +47,16 @@ if(NOT AWAITQ_RUST_TARGET)
 endif()
 set(AWAITQ_CARGO cargo CACHE STRING "cargo command for the awaitq staticlib")
 set(AWAITQ_CARGO_FLAGS "" CACHE STRING "extra cargo arguments for the awaitq staticlib")
+# Native awaitables (include/awaitq_aw.h's C API, Rust futures): off by default on these MCU
+# ports (flash); -DAWAITQ_CONT=ON turns on the C side and cargo's `cont` feature together.
+option(AWAITQ_CONT "awaitq: native awaitables (awaitq_aw.h, Rust futures)" OFF)
+if(AWAITQ_CONT)
+    set(_awaitq_cont 1)
+    set(_awaitq_features --features cont)
+else()
+    set(_awaitq_cont 0)
+    set(_awaitq_features)
+endif()
 
 set(AWAITQ_CFLAGS_FILE "${AWAITQ_BUILD}/cflags.txt")
 set(AWAITQ_CARGO_DIR "${AWAITQ_BUILD}/cargo")
@@ -57,9 +67,14 @@ target_sources(usermod_awaitq INTERFACE
     ${AWAITQ_MP}/csrc/module.c
     ${AWAITQ_MP}/csrc/channel.c
     ${AWAITQ_MP}/csrc/op.c
+    ${AWAITQ_MP}/csrc/ioq.c
     ${AWAITQ_MP}/csrc/sys.c
     ${AWAITQ_MP}/csrc/testing.c
+    ${AWAITQ_MP}/csrc/cont.c
+    ${AWAITQ_MP}/csrc/cont_call.c
+    ${AWAITQ_MP}/csrc/testing_cont.c
 )
+target_compile_definitions(usermod_awaitq INTERFACE AWAITQ_MP_CONT=${_awaitq_cont})
 target_include_directories(usermod_awaitq INTERFACE
     ${AWAITQ_MP}/csrc
     ${AWAITQ_ROOT}/ports
@@ -76,6 +91,7 @@ add_custom_target(awaitq_rust ALL
         --manifest-path ${AWAITQ_MP}/Cargo.toml
         --target-dir ${AWAITQ_CARGO_DIR}
         --target ${AWAITQ_RUST_TARGET}
+        ${_awaitq_features}
         ${AWAITQ_CARGO_FLAGS}
     DEPENDS ${CMAKE_BINARY_DIR}/genhdr/qstrdefs.generated.h ${AWAITQ_CFLAGS_FILE}
     BYPRODUCTS ${AWAITQ_LIB}
@@ -102,6 +118,7 @@ $<$<BOOL:${_inc}>:-I$<JOIN:${_inc},\n-I>>
 $<$<BOOL:${_def}>:-D$<JOIN:${_def},\n-D>>
 $<$<BOOL:${_opt}>:$<JOIN:${_opt},\n>>
 ${_cflags}
+-DAWAITQ_MP_CONT=${_awaitq_cont}
 ")
     add_dependencies(${MICROPY_TARGET} awaitq_rust)
 endfunction()

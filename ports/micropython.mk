@@ -19,6 +19,9 @@
 #                            thumbv6m-none-eabi (M0+). `rustup target add` it first.
 #   AWAITQ_CARGO             cargo command (default: cargo)
 #   AWAITQ_CARGO_FLAGS       extra cargo arguments, e.g. --config 'profile.release.opt-level="s"'
+#   AWAITQ_CONT              1: native awaitables (the C API of include/awaitq_aw.h, Rust
+#                            futures; bind-micropython/README.md). Default: 1 for a host build
+#                            (the unix port), 0 for a cross build (it costs flash: see the README).
 #   AWAITQ_CARGO_TARGET_DIR  cargo's target dir (default: per build, $(BUILD)/awaitq/cargo).
 #                            Builds may share one to reuse compiled dependencies, but must then
 #                            not run concurrently (the staticlib path is shared; it is copied
@@ -32,10 +35,16 @@ AWAITQ_RUST_TARGET ?=
 AWAITQ_CARGO ?= cargo
 AWAITQ_CARGO_FLAGS ?=
 AWAITQ_CARGO_TARGET_DIR ?= $(abspath $(AWAITQ_BUILD)/cargo)
+AWAITQ_CONT ?= $(if $(AWAITQ_RUST_TARGET),0,1)
 
-AWAITQ_SRC := $(addprefix $(AWAITQ_MP)/csrc/,module.c channel.c op.c sys.c testing.c)
+# Every file is always compiled; what AWAITQ_MP_CONT / the port leaves out compiles to nothing.
+# tests/cext/aw_ext.c is the native-awaitable test extension (module `aw_ext`, unix only).
+AWAITQ_SRC := $(addprefix $(AWAITQ_MP)/csrc/,module.c channel.c op.c ioq.c sys.c testing.c \
+	cont.c cont_call.c testing_cont.c) $(AWAITQ_MP)/tests/cext/aw_ext.c
 SRC_USERMOD_C += $(AWAITQ_SRC)
 CFLAGS_USERMOD += -I$(AWAITQ_MP)/csrc -I$(AWAITQ_ROOT)/ports -I$(AWAITQ_ROOT)/ports/include
+CFLAGS_USERMOD += -DAWAITQ_MP_CONT=$(AWAITQ_CONT)
+AWAITQ_FEATURES := $(if $(filter 1,$(AWAITQ_CONT)),--features cont)
 
 AWAITQ_LIB := $(AWAITQ_BUILD)/libawaitq_micropython.a
 AWAITQ_CARGO_OUT := $(AWAITQ_CARGO_TARGET_DIR)/$(if $(AWAITQ_RUST_TARGET),$(AWAITQ_RUST_TARGET)/)release/libawaitq_micropython.a
@@ -70,7 +79,7 @@ $(AWAITQ_LIB): $(AWAITQ_BUILD)/cflags.txt $(HEADER_BUILD)/qstrdefs.generated.h $
 		--manifest-path "$(AWAITQ_MP)/Cargo.toml" \
 		--target-dir "$(AWAITQ_CARGO_TARGET_DIR)" \
 		$(if $(AWAITQ_RUST_TARGET),--target $(AWAITQ_RUST_TARGET)) \
-		$(AWAITQ_CARGO_FLAGS)
+		$(AWAITQ_FEATURES) $(AWAITQ_CARGO_FLAGS)
 	$(Q)if ! cmp -s "$(AWAITQ_CARGO_OUT)" $@; then cp -f "$(AWAITQ_CARGO_OUT)" $@; fi
 
 .PHONY: awaitq-force

@@ -28,7 +28,16 @@ extern const mp_obj_type_t awaitq_mp_type_ChannelFull;
 #if AWAITQ_MP_HAVE_TESTING
 extern const mp_obj_module_t awaitq_mp_testing_module;
 #endif
+#if AWAITQ_MP_CONT
+extern const mp_obj_type_t awaitq_mp_type_NativeAwaitable;
+extern const mp_obj_type_t awaitq_mp_type_SystemError;
+#if AWAITQ_MP_HAVE_TESTING
+extern const mp_obj_module_t awaitq_mp_testing_cont_module;
+#endif
+#endif
 
+// The exception type of an error kind (enum awaitq_mp_exc).
+const mp_obj_type_t *awaitq_mp_exc_type(uint8_t exc);
 // Raises the exception an error from Rust describes.
 NORETURN void awaitq_mp_raise(const awaitq_mp_error_t *err);
 
@@ -45,6 +54,14 @@ mp_obj_t awaitq_mp_take_bytes(awaitq_mp_channel_obj_t *ch, uint32_t *tag);
 
 // An awaitable of `kind` on `ch`: the channel's recycled one if it finished, else a new one.
 awaitq_mp_op_obj_t *awaitq_mp_op_new(awaitq_mp_channel_obj_t *ch, uint8_t kind, mp_obj_t arg);
+
+// asyncio's I/O queue (ioq.c): asyncio.core if imported (else MP_OBJ_NULL); the queue's entry
+// for `self` in `ioq` (or MP_OBJ_NULL); leave it if still there (clears *ioq); join it for the
+// current task (raises RuntimeError without one, before registering; sets *ioq).
+mp_obj_t awaitq_mp_asyncio_core(void);
+mp_obj_t awaitq_mp_ioq_entry(mp_obj_t self, mp_obj_t ioq);
+void awaitq_mp_ioq_leave(mp_obj_t self, mp_obj_t *ioq);
+void awaitq_mp_ioq_join(mp_obj_t self, mp_obj_t *ioq);
 
 #if AWAITQ_MP_HAVE_FD
 void awaitq_mp_wake_fd_open(awaitq_mp_channel_obj_t *self);

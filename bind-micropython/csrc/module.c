@@ -29,27 +29,42 @@ MP_DEFINE_CONST_OBJ_TYPE(
     parent, &awaitq_mp_type_Error
     );
 
-void awaitq_mp_raise(const awaitq_mp_error_t *err) {
-    const mp_obj_type_t *type;
-    switch (err->exc) {
+#if AWAITQ_MP_CONT
+// awaitq.SystemError(Exception): a C extension broke the native-awaitable API's contract
+// (CPython raises SystemError; MicroPython has none).
+MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_SystemError, MP_QSTR_SystemError, MP_TYPE_FLAG_NONE,
+    make_new, mp_obj_exception_make_new,
+    print, mp_obj_exception_print,
+    attr, mp_obj_exception_attr,
+    parent, &mp_type_Exception
+    );
+#endif
+
+const mp_obj_type_t *awaitq_mp_exc_type(uint8_t exc) {
+    switch (exc) {
         case AWAITQ_MP_EXC_TYPE:
-            type = &mp_type_TypeError;
-            break;
+            return &mp_type_TypeError;
         case AWAITQ_MP_EXC_RUNTIME:
-            type = &mp_type_RuntimeError;
-            break;
+            return &mp_type_RuntimeError;
         case AWAITQ_MP_EXC_CLOSED:
-            type = &awaitq_mp_type_ChannelClosed;
-            break;
+            return &awaitq_mp_type_ChannelClosed;
         case AWAITQ_MP_EXC_FULL:
-            type = &awaitq_mp_type_ChannelFull;
-            break;
+            return &awaitq_mp_type_ChannelFull;
+        #if AWAITQ_MP_CONT
+        case AWAITQ_MP_EXC_SYSTEM:
+            return &awaitq_mp_type_SystemError;
+        case AWAITQ_MP_EXC_MEMORY:
+            return &mp_type_MemoryError;
+        #endif
         default:
-            type = &mp_type_ValueError;
-            break;
+            return &mp_type_ValueError;
     }
+}
+
+void awaitq_mp_raise(const awaitq_mp_error_t *err) {
     // The message is the core's Display text (shared with the CPython binding).
-    mp_raise_msg_varg(type, MP_ERROR_TEXT("%s"), err->msg);
+    mp_raise_msg_varg(awaitq_mp_exc_type(err->exc), MP_ERROR_TEXT("%s"), err->msg);
 }
 
 void awaitq_mp_get_payload(mp_obj_t data, mp_buffer_info_t *bufinfo) {
@@ -125,6 +140,10 @@ static const mp_rom_map_elem_t awaitq_mp_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_Error), MP_ROM_PTR(&awaitq_mp_type_Error) },
     { MP_ROM_QSTR(MP_QSTR_ChannelClosed), MP_ROM_PTR(&awaitq_mp_type_ChannelClosed) },
     { MP_ROM_QSTR(MP_QSTR_ChannelFull), MP_ROM_PTR(&awaitq_mp_type_ChannelFull) },
+    #if AWAITQ_MP_CONT
+    { MP_ROM_QSTR(MP_QSTR_NativeAwaitable), MP_ROM_PTR(&awaitq_mp_type_NativeAwaitable) },
+    { MP_ROM_QSTR(MP_QSTR_SystemError), MP_ROM_PTR(&awaitq_mp_type_SystemError) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(awaitq_mp_globals, awaitq_mp_globals_table);
 

@@ -53,61 +53,22 @@ awaitq_mp_op_obj_t *awaitq_mp_op_new(awaitq_mp_channel_obj_t *ch, uint8_t kind, 
     return op;
 }
 
-// asyncio.core, if imported. Looked up in sys.modules each time (no allocation, and correct
-// after asyncio.new_event_loop() replaced the loop's queues). A dotted name cannot be an
-// MP_QSTR_ literal, and a qstr cached in a static would not survive a soft reset, so the
-// (already interned, once asyncio is imported) qstr is found by name.
-static mp_obj_t asyncio_core(void) {
-    static const char name[] = "asyncio.core";
-    qstr q = qstr_find_strn(name, sizeof(name) - 1);
-    if (q == MP_QSTRnull) {
-        return MP_OBJ_NULL;
-    }
-    mp_map_elem_t *elem = mp_map_lookup(&MP_STATE_VM(mp_loaded_modules_dict).map,
-        MP_OBJ_NEW_QSTR(q), MP_MAP_LOOKUP);
-    return elem == NULL ? MP_OBJ_NULL : elem->value;
-}
-
-static mp_obj_t call_method1(mp_obj_t obj, qstr name, mp_obj_t arg) {
-    mp_obj_t dest[3];
-    mp_load_method(obj, name, dest);
-    dest[2] = arg;
-    return mp_call_method_n_kw(1, 0, dest);
-}
-
 // The IOQueue entry of this op ([reader task, writer task, stream]) if it is still there.
 static mp_obj_t registration(awaitq_mp_op_obj_t *self) {
-    if (self->ioq == MP_OBJ_NULL) {
-        return MP_OBJ_NULL;
-    }
-    mp_obj_t map = mp_load_attr(self->ioq, MP_QSTR_map);
-    if (!mp_obj_is_type(map, &mp_type_dict)) {
-        return MP_OBJ_NULL;
-    }
-    mp_map_elem_t *elem = mp_map_lookup(mp_obj_dict_get_map(map), mp_obj_id(MP_OBJ_FROM_PTR(self)), MP_MAP_LOOKUP);
-    return elem == NULL ? MP_OBJ_NULL : elem->value;
+    return awaitq_mp_ioq_entry(MP_OBJ_FROM_PTR(self), self->ioq);
 }
 
 // Leaves the I/O queue if still in it. asyncio removes the entry itself when it wakes the task
 // (wait_io_event) or cancels it (Task.cancel -> IOQueue.remove); this covers every other way
 // out (close(), a throw not from cancel, a resume by hand).
 static void unregister(awaitq_mp_op_obj_t *self) {
-    if (registration(self) != MP_OBJ_NULL) {
-        call_method1(self->ioq, MP_QSTR__dequeue, MP_OBJ_FROM_PTR(self));
-    }
-    self->ioq = MP_OBJ_NULL;
+    awaitq_mp_ioq_leave(MP_OBJ_FROM_PTR(self), &self->ioq);
 }
 
 // Registers the current task to be woken when this op becomes readable. Raises (RuntimeError
 // without a running asyncio task, MemoryError) before anything is registered.
 static void do_register(awaitq_mp_op_obj_t *self) {
-    mp_obj_t core = asyncio_core();
-    if (core == MP_OBJ_NULL || mp_load_attr(core, MP_QSTR_cur_task) == mp_const_none) {
-        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("awaitq: await needs a running asyncio task"));
-    }
-    mp_obj_t ioq = mp_load_attr(core, MP_QSTR__io_queue);
-    call_method1(ioq, MP_QSTR_queue_read, MP_OBJ_FROM_PTR(self));
-    self->ioq = ioq;
+    awaitq_mp_ioq_join(MP_OBJ_FROM_PTR(self), &self->ioq);
 }
 
 // Throw/close: Rust never touches the buffers for these.
@@ -192,7 +153,7 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
         // held by another task means two tasks await this one object: refuse, change nothing.
         mp_obj_t entry = registration(self);
         if (entry != MP_OBJ_NULL) {
-            mp_obj_t core = asyncio_core();
+            mp_obj_t core = awaitq_mp_asyncio_core();
             mp_obj_t waiter = mp_obj_subscr(entry, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL);
             if (core != MP_OBJ_NULL && waiter != mp_load_attr(core, MP_QSTR_cur_task)) {
                 mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("awaitq: another task is awaiting this awaitable"));

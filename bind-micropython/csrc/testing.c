@@ -256,6 +256,9 @@ static const mp_rom_map_elem_t testing_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_testing) },
     { MP_ROM_QSTR(MP_QSTR_spawn_producer), MP_ROM_PTR(&spawn_producer_obj) },
     { MP_ROM_QSTR(MP_QSTR_Producer), MP_ROM_PTR(&producer_type) },
+    #if AWAITQ_MP_CONT
+    { MP_ROM_QSTR(MP_QSTR_cont), MP_ROM_PTR(&awaitq_mp_testing_cont_module) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(testing_globals, testing_globals_table);
 

@@ -49,3 +49,133 @@ const _: [unsafe extern "C" fn(*const Op) -> u8; 2] =
     [ffi::awaitq_mp_op_phase, o::awaitq_mp_op_phase];
 const _: [RecvResume; 2] = [ffi::awaitq_mp_recv_resume, o::awaitq_mp_recv_resume];
 const _: [SendResume; 2] = [ffi::awaitq_mp_send_resume, o::awaitq_mp_send_resume];
+
+/// Native continuations: the C API of `ports/include/awaitq_aw.h` and what the type's slots
+/// and `awaitq.testing.cont` call.
+#[cfg(feature = "cont")]
+mod cont {
+    use crate::ffi::{
+        self, awaitq_aw_defer_cb as Defer, awaitq_aw_error_cb as ErrCb,
+        awaitq_aw_result_cb as ResCb, awaitq_mp_cont_obj_t as Cont,
+        awaitq_mp_signal_state_t as SignalState, mp_obj_t as O,
+    };
+    use core::ffi::{c_int, c_void};
+
+    type AddAwait = unsafe extern "C" fn(O, O, ResCb, ErrCb) -> c_int;
+    type Resume = unsafe extern "C" fn(*mut Cont, u8, O, *mut O) -> u8;
+    type EachFn = unsafe extern "C" fn(O, *const O, usize, O, O, *mut O) -> bool;
+    type WaitFn = unsafe extern "C" fn(O, *const SignalState, O, u32, *mut O) -> bool;
+
+    const _: [unsafe extern "C" fn() -> O; 2] =
+        [ffi::awaitq_mp_aw_new, crate::cont::capi::awaitq_mp_aw_new];
+    const _: [AddAwait; 3] = [
+        ffi::awaitq_mp_aw_add_await,
+        crate::cont::capi::awaitq_mp_aw_add_await,
+        crate::cont::capi::awaitq_mp_aw_async_with,
+    ];
+    const _: [AddAwait; 1] = [ffi::awaitq_mp_aw_async_with];
+    const _: [unsafe extern "C" fn(O, Defer) -> c_int; 2] = [
+        ffi::awaitq_mp_aw_defer_await,
+        crate::cont::capi::awaitq_mp_aw_defer_await,
+    ];
+    const _: [unsafe extern "C" fn(O, O) -> c_int; 4] = [
+        ffi::awaitq_mp_aw_set_result,
+        crate::cont::capi::awaitq_mp_aw_set_result,
+        ffi::awaitq_mp_aw_raise,
+        crate::cont::capi::awaitq_mp_aw_raise,
+    ];
+    const _: [unsafe extern "C" fn(O, usize, *const O) -> c_int; 2] =
+        [ffi::awaitq_mp_aw_save, crate::cont::capi::awaitq_mp_aw_save];
+    const _: [unsafe extern "C" fn(O, usize, *const *mut O) -> c_int; 2] = [
+        ffi::awaitq_mp_aw_unpack,
+        crate::cont::capi::awaitq_mp_aw_unpack,
+    ];
+    const _: [unsafe extern "C" fn(O, usize, *const *mut c_void) -> c_int; 2] = [
+        ffi::awaitq_mp_aw_save_ptr,
+        crate::cont::capi::awaitq_mp_aw_save_ptr,
+    ];
+    const _: [unsafe extern "C" fn(O, usize, *const *mut *mut c_void) -> c_int; 2] = [
+        ffi::awaitq_mp_aw_unpack_ptr,
+        crate::cont::capi::awaitq_mp_aw_unpack_ptr,
+    ];
+    const _: [unsafe extern "C" fn(O, usize) -> O; 2] = [
+        ffi::awaitq_mp_aw_get_value,
+        crate::cont::capi::awaitq_mp_aw_get_value,
+    ];
+    const _: [unsafe extern "C" fn(O, usize, O) -> c_int; 2] = [
+        ffi::awaitq_mp_aw_set_value,
+        crate::cont::capi::awaitq_mp_aw_set_value,
+    ];
+    const _: [unsafe extern "C" fn(O) -> c_int; 4] = [
+        ffi::awaitq_mp_aw_cancel,
+        crate::cont::capi::awaitq_mp_aw_cancel,
+        ffi::awaitq_mp_aw_check,
+        crate::cont::capi::awaitq_mp_aw_check,
+    ];
+    const _: [unsafe extern "C" fn() -> O; 2] = [
+        ffi::awaitq_mp_aw_take_error,
+        crate::cont::capi::awaitq_mp_aw_take_error,
+    ];
+
+    const _: [unsafe extern "C" fn() -> usize; 4] = [
+        ffi::awaitq_mp_cont_state_size,
+        crate::cont::exports::awaitq_mp_cont_state_size,
+        ffi::awaitq_mp_testing_live,
+        crate::cont::testing::awaitq_mp_testing_live,
+    ];
+    const _: [Resume; 2] = [
+        ffi::awaitq_mp_cont_resume,
+        crate::cont::exports::awaitq_mp_cont_resume,
+    ];
+    const _: [unsafe extern "C" fn(*const Cont) -> bool; 2] = [
+        ffi::awaitq_mp_cont_woken,
+        crate::cont::exports::awaitq_mp_cont_woken,
+    ];
+    const _: [unsafe extern "C" fn(*const Cont) -> c_int; 2] = [
+        ffi::awaitq_mp_cont_wake_fd,
+        crate::cont::exports::awaitq_mp_cont_wake_fd,
+    ];
+    const _: [unsafe extern "C" fn(*mut Cont); 2] = [
+        ffi::awaitq_mp_cont_finalise,
+        crate::cont::exports::awaitq_mp_cont_finalise,
+    ];
+
+    const _: [unsafe extern "C" fn(O, *mut O) -> bool; 4] = [
+        ffi::awaitq_mp_testing_ready,
+        crate::cont::testing::awaitq_mp_testing_ready,
+        ffi::awaitq_mp_testing_await_catching,
+        crate::cont::testing::awaitq_mp_testing_await_catching,
+    ];
+    const _: [EachFn; 2] = [
+        ffi::awaitq_mp_testing_await_each,
+        crate::cont::testing::awaitq_mp_testing_await_each,
+    ];
+    const _: [unsafe extern "C" fn(O, O, *mut O) -> bool; 2] = [
+        ffi::awaitq_mp_testing_join_two,
+        crate::cont::testing::awaitq_mp_testing_join_two,
+    ];
+    const _: [unsafe extern "C" fn(O) -> O; 2] = [
+        ffi::awaitq_mp_testing_poll_outside,
+        crate::cont::testing::awaitq_mp_testing_poll_outside,
+    ];
+    const _: [unsafe extern "C" fn(usize, O, *mut O) -> bool; 2] = [
+        ffi::awaitq_mp_testing_yield_now,
+        crate::cont::testing::awaitq_mp_testing_yield_now,
+    ];
+    const _: [unsafe extern "C" fn() -> usize; 2] = [
+        ffi::awaitq_mp_testing_signal_size,
+        crate::cont::testing::awaitq_mp_testing_signal_size,
+    ];
+    const _: [unsafe extern "C" fn(*mut SignalState); 2] = [
+        ffi::awaitq_mp_testing_signal_init,
+        crate::cont::testing::awaitq_mp_testing_signal_init,
+    ];
+    const _: [unsafe extern "C" fn(*const SignalState); 2] = [
+        ffi::awaitq_mp_testing_signal_set,
+        crate::cont::testing::awaitq_mp_testing_signal_set,
+    ];
+    const _: [WaitFn; 2] = [
+        ffi::awaitq_mp_testing_wait_signal,
+        crate::cont::testing::awaitq_mp_testing_wait_signal,
+    ];
+}

@@ -2,11 +2,13 @@
 //! maps errors; the messages are the core's (`Message`), shared with the CPython binding,
 //! rendered here without `core::fmt` (which would cost firmware kilobytes of flash).
 
-use awaitq_core::{ConfigError, Message, Piece, PushError, RecvError};
+use awaitq_core::{ConfigError, ContError, ExcType, Message, Piece, PushError, RecvError};
 
+#[cfg(feature = "cont")]
+use crate::ffi;
 use crate::ffi::{
     awaitq_mp_error_t, AWAITQ_MP_EXC_CLOSED, AWAITQ_MP_EXC_FULL, AWAITQ_MP_EXC_RUNTIME,
-    AWAITQ_MP_EXC_VALUE,
+    AWAITQ_MP_EXC_SYSTEM, AWAITQ_MP_EXC_TYPE, AWAITQ_MP_EXC_VALUE,
 };
 
 /// Message for resuming a finished awaitable (`Step::Exhausted`), as op.rs documents it.
@@ -57,6 +59,46 @@ impl Message for Runtime {
 impl MpError for Runtime {
     fn exc(&self) -> u32 {
         AWAITQ_MP_EXC_RUNTIME
+    }
+}
+
+/// An error of a given kind with a fixed message.
+#[cfg(feature = "cont")]
+pub(crate) struct Kind(pub(crate) u32, pub(crate) &'static str);
+
+#[cfg(feature = "cont")]
+impl Message for Kind {
+    fn pieces(&self, out: &mut dyn FnMut(Piece)) {
+        out(Piece::Text(self.1));
+    }
+}
+
+#[cfg(feature = "cont")]
+impl MpError for Kind {
+    fn exc(&self) -> u32 {
+        self.0
+    }
+}
+
+/// Native continuations: core's exception type for each misuse (MicroPython has no
+/// `SystemError`: awaitq.SystemError stands in for it).
+impl MpError for ContError {
+    fn exc(&self) -> u32 {
+        match self.exc_type() {
+            ExcType::TypeError => AWAITQ_MP_EXC_TYPE,
+            ExcType::ValueError => AWAITQ_MP_EXC_VALUE,
+            ExcType::RuntimeError => AWAITQ_MP_EXC_RUNTIME,
+            ExcType::SystemError => AWAITQ_MP_EXC_SYSTEM,
+        }
+    }
+}
+
+/// An empty error struct to [`fill`].
+#[cfg(feature = "cont")]
+pub(crate) fn blank() -> awaitq_mp_error_t {
+    awaitq_mp_error_t {
+        exc: 0,
+        msg: [0; ffi::AWAITQ_MP_MSG_LEN as usize],
     }
 }
 

@@ -12,6 +12,7 @@
 //! | `error` | core errors -> (exception kind, core's message) |
 //! | `channel` | the channel object's non-waiting operations |
 //! | `op` | the awaitable: RecvOp / SendOp steps |
+//! | [`cont`] | native awaitables: the C API of `awaitq_aw.h`, Rust futures (feature `cont`) |
 //!
 //! It also links awaitq-capi, so `awaitq_push` and friends (the producer C ABI,
 //! `ports/include/awaitq.h`) are available to firmware C code and ISRs.
@@ -21,6 +22,8 @@ use awaitq_capi as _;
 
 mod abi_check;
 mod channel;
+#[cfg(feature = "cont")]
+pub mod cont;
 mod cs;
 mod error;
 pub mod ffi;

@@ -10,6 +10,7 @@
  *   - MicroPython (define AWAITQ_MICROPYTHON): the same functions, linked from the awaitq
  *     user module; awaitq_aw_import() is a no-op.
  * Every function must be called holding the GIL (CPython) / from the VM thread (MicroPython).
+ * "An exception raised" means, on MicroPython, recorded for awaitq_mp_aw_take_error() (below).
  *
  *     static int got_row(awaitq_obj_t aw, awaitq_obj_t row) {
  *         return awaitq_aw_set_result(aw, row);
@@ -148,6 +149,12 @@ int awaitq_mp_aw_cancel(awaitq_obj_t);
 int awaitq_mp_aw_async_with(awaitq_obj_t, awaitq_obj_t, awaitq_aw_result_cb, awaitq_aw_error_cb);
 int awaitq_mp_aw_raise(awaitq_obj_t, awaitq_obj_t);
 int awaitq_mp_aw_check(awaitq_obj_t);
+/* MicroPython has no "current exception": a failing call (and awaitq_aw_raise) records its
+ * exception in one slot of the VM (the last one wins) and returns -1 / NULL. In a callback,
+ * just return -1: the awaitable raises what was recorded. Elsewhere (a module function),
+ * raise it: `nlr_raise(awaitq_mp_aw_take_error());`. Takes and clears the slot; an
+ * awaitq.SystemError if nothing was recorded. */
+awaitq_obj_t awaitq_mp_aw_take_error(void);
 #define AWAITQ_AW_FN(field, symbol) symbol
 
 #endif
