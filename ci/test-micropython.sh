@@ -14,6 +14,9 @@ VERSIONS=(${AWAITQ_MP_VERSIONS:-1.26.1+ds-1 1.25.0+ds-1})
 # Under valgrind everything is ~30x slower: the stress test runs this many frames there
 # (the full 1,000,000 runs natively on every version).
 VALGRIND_STRESS_N=20000
+# ... and the native-awaitable tests their long chains and leak loop with these.
+VALGRIND_CONT_N=1000
+VALGRIND_CONT_LEAK_N=5000
 
 timed "apt (clang for bindgen, valgrind, strace)" ensure_apt clang libclang-dev valgrind strace python3
 # Builds run one after the other and share cargo's target dir, so the Rust dependencies
@@ -48,17 +51,22 @@ timed_rc() {
   return $rc
 }
 
-# idle_check MICROPYTHON STRACE_OUT: a waiting receive sleeps in poll(), it does not spin.
-# Counts the poll-family calls of tests/micropython/idle/idle_consumer.py (woken once, then
-# idle for 1 s): about a dozen when correct, thousands when the wait busy-polls.
+# idle_check MICROPYTHON STRACE_OUT: a waiting receive, and a Rust future waiting on its Waker,
+# sleep in poll(), they do not spin. Counts the poll-family calls of
+# tests/micropython/idle/idle_consumer.py and idle_future.py (each woken once, then idle for
+# 1 s): about a dozen when correct, thousands when the wait busy-polls.
 IDLE_MAX_POLLS=50
-idle_check() {
-  local mp="$1" trace="$2" out polls
-  out="$(strace -f -c -o "$trace" "$mp" "$ROOT/tests/micropython/idle/idle_consumer.py")" || return 1
-  [ "$out" = $'woken: b\'wake\'\nidle 1 s: done' ] || { echo "idle check output: $out" >&2; return 1; }
+idle_one() {
+  local mp="$1" trace="$2" script="$3" expected="$4" out polls
+  out="$(strace -f -c -o "$trace" "$mp" "$ROOT/tests/micropython/idle/$script")" || return 1
+  [ "$out" = "$expected" ] || { echo "idle check output ($script): $out" >&2; return 1; }
   polls="$(awk '$NF ~ /^(poll|ppoll|epoll_wait|epoll_pwait|select|pselect6)$/ { n += $4 } END { print n + 0 }' "$trace")"
-  echo "[idle] poll calls while woken once and idle 1 s: $polls (max $IDLE_MAX_POLLS)" >&2
+  echo "[idle] $script: poll calls while woken once and idle 1 s: $polls (max $IDLE_MAX_POLLS)" >&2
   [ "$polls" -le "$IDLE_MAX_POLLS" ]
+}
+idle_check() {
+  idle_one "$1" "$2" idle_consumer.py $'woken: b\'wake\'\nidle 1 s: done' &&
+    idle_one "$1" "$2.future" idle_future.py $'woken: wake\nidle 1 s: done'
 }
 
 status=0
@@ -95,9 +103,12 @@ src="${first_build%%|*}"; out="${first_build#*|}"
 
 log "rustfmt + clippy (awaitq-micropython, with $(basename "$src")'s flags)"
 cargo fmt --manifest-path "$ROOT/bind-micropython/Cargo.toml" --check || status=1
-timed_rc clippy env AWAITQ_MP_CFLAGS_FILE="$out/build/awaitq/cflags.txt" \
-  cargo clippy --release --quiet --manifest-path "$ROOT/bind-micropython/Cargo.toml" \
-  --target-dir "$AWAITQ_CARGO_TARGET_DIR" -- -D warnings || status=1
+# With the native awaitables (the unix build's default) and without (the MCU builds').
+for features in "--features cont" ""; do
+  timed_rc "clippy ${features:-(no features)}" env AWAITQ_MP_CFLAGS_FILE="$out/build/awaitq/cflags.txt" \
+    cargo clippy --release --quiet --manifest-path "$ROOT/bind-micropython/Cargo.toml" \
+    --target-dir "$AWAITQ_CARGO_TARGET_DIR" $features -- -D warnings || status=1
+done
 
 if [ "${AWAITQ_MP_VALGRIND:-1}" != 0 ]; then
   log "valgrind ($(basename "$src"))"
@@ -111,7 +122,8 @@ EOF
   # the other threads' stacks from a signal handler, which memcheck reports as invalid reads of
   # another thread's stack in MicroPython's own gc code. The native-producer tests (pthreads
   # the VM does not know) run under valgrind.
-  if AWAITQ_STRESS_N=$VALGRIND_STRESS_N MICROPY_TEST_TIMEOUT=600 \
+  if AWAITQ_STRESS_N=$VALGRIND_STRESS_N AWAITQ_CONT_N=$VALGRIND_CONT_N \
+      AWAITQ_CONT_LEAK_N=$VALGRIND_CONT_LEAK_N MICROPY_TEST_TIMEOUT=600 \
       timed_rc "tests under valgrind" run_tests "$src" "$wrapper" "$out/valgrind-results" \
       -e 'tests/micropython/thread_producer\.py$'; then
     echo "[valgrind] no invalid access" >&2

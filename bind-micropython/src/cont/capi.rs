@@ -14,7 +14,7 @@ use core::slice;
 
 use awaitq_core::ContError;
 
-use super::entry::{Body, Entry, OnDefer, OnError, OnResult};
+use super::entry::{Body, OnDefer, OnError, OnResult};
 use super::obj::{call, cont_error, Obj};
 use super::object::{self, too_few, Cont, Kind};
 use super::with;
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn awaitq_mp_aw_add_await(
         let aw = unsafe { aw_ref(aw) }?;
         let awaitable = arg(awaitable)?;
         aw.check_add()?;
-        let entry = Entry::await_(
+        let entry = aw.await_entry(
             awaitable,
             on_result.map_or(OnResult::Ignore, OnResult::C),
             on_error.map_or(OnError::Raise, OnError::C),
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn awaitq_mp_aw_defer_await(
         let aw = unsafe { aw_ref(aw) }?;
         let decide = decide.ok_or_else(|| cont_error(ContError::NullArgument))?;
         aw.check_add()?;
-        let entry = Entry::new(Body::Defer {
+        let entry = aw.entry(Body::Defer {
             decide: core::cell::Cell::new(Some(OnDefer::C(decide))),
             on_error: OnError::Raise,
         })?;

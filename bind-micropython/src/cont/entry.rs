@@ -6,7 +6,9 @@
 //! from the core `Continuation` while it is awaited, so the collector keeps and scans it (its
 //! awaitable and iterator included). An [`Entry`] is a one-word handle to it: core's
 //! `Option<Entry>` is a null pointer when empty, so no stale pointer lingers in scanned
-//! memory. An entry that is done is simply no longer referenced; the collector frees it.
+//! memory. An entry that is done becomes its awaitable's spare node (the next await added
+//! reuses it: a chain of awaits allocates no node after the first), or is simply no longer
+//! referenced and freed by the collector.
 
 use core::cell::Cell;
 use core::ffi::c_int;
@@ -91,13 +93,19 @@ const _: () = assert!(align_of::<Node>() <= 16);
 pub(crate) struct Entry(NonNull<Node>);
 
 impl Entry {
-    /// A new entry in a fresh GC block; `MemoryError` when the heap is exhausted (nothing
-    /// queued, nothing changed).
-    pub(crate) fn new(body: Body) -> Result<Self, Obj> {
-        // SAFETY: a plain allocation; never raises (NULL when out of memory).
-        let p = unsafe { ffi::awaitq_mp_sys_alloc(size_of::<Node>()) }.cast::<Node>();
+    /// A new entry in `spare` (the node of an entry that is done, null if none) or a fresh
+    /// GC block; `MemoryError` when the heap is exhausted (nothing queued, nothing changed).
+    pub(crate) fn new(spare: *mut Node, body: Body) -> Result<Self, Obj> {
+        let p = if spare.is_null() {
+            // SAFETY: a plain allocation; never raises (NULL when out of memory).
+            unsafe { ffi::awaitq_mp_sys_alloc(size_of::<Node>()) }.cast::<Node>()
+        } else {
+            spare
+        };
         let p = NonNull::new(p).ok_or_else(memory_error)?;
-        // SAFETY: a fresh block of the node's size, aligned (checked above), ours alone.
+        // SAFETY: a fresh block of the node's size, aligned (checked above), or a spare node
+        // no handle refers to any more: ours alone. Overwriting it drops nothing (a body
+        // holds only plain values).
         unsafe {
             p.as_ptr().write(Node {
                 next: Cell::new(ptr::null_mut()),
@@ -105,20 +113,6 @@ impl Entry {
             })
         };
         Ok(Self(p))
-    }
-
-    /// An await with callbacks.
-    pub(crate) fn await_(
-        awaitable: Obj,
-        on_result: OnResult,
-        on_error: OnError,
-    ) -> Result<Self, Obj> {
-        Self::new(Body::Await {
-            awaitable,
-            iter: Cell::new(Obj::NULL),
-            on_result,
-            on_error,
-        })
     }
 
     pub(crate) fn node(&self) -> &Node {

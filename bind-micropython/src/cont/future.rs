@@ -197,9 +197,9 @@ pub(crate) fn poll(c: Cont<'_>) -> Result<Option<Entry>, Obj> {
     let done = match polled {
         Poll::Pending if !h.discarded.get() => {
             let entry = if id != 0 {
-                Entry::await_(request, OnResult::Reply(id), OnError::Reply(id))
+                c.await_entry(request, OnResult::Reply(id), OnError::Reply(id))
             } else {
-                Entry::new(Body::Wait {
+                c.entry(Body::Wait {
                     yielded: Cell::new(false),
                 })
             };

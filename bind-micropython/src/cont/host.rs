@@ -81,22 +81,33 @@ impl Host for MpHost<'_> {
     }
 
     fn close_inner(&mut self, entry: Entry) -> Result<(), Obj> {
-        self.anchor(&entry);
-        match entry.body() {
-            Body::Await { iter, .. } if !iter.get().is_null() => iter::close(iter.get()),
-            Body::Wait { .. } => {
-                future::unpark(self.c);
-                Ok(())
-            }
-            _ => Ok(()),
+        let (iter, wait) = match entry.body() {
+            Body::Await { iter, .. } => (iter.get(), false),
+            Body::Wait { .. } => (Obj::NULL, true),
+            Body::Defer { .. } => (Obj::NULL, false),
+        };
+        self.c.recycle(entry);
+        if wait {
+            future::unpark(self.c);
+        }
+        if iter.is_null() {
+            Ok(())
+        } else {
+            iter::close(iter) // a local: on the stack the collector scans
         }
     }
 
     fn on_result(&mut self, entry: Entry, value: Obj) -> Result<(), Obj> {
-        let Body::Await { on_result, .. } = entry.body() else {
-            return Ok(()); // a wait entry: its end means "poll again"
+        let on_result = match entry.body() {
+            Body::Await { on_result, .. } => Some(*on_result),
+            _ => None, // a wait entry: its end means "poll again"
         };
-        match *on_result {
+        // Done: its node is the spare the callback's next await reuses.
+        self.c.recycle(entry);
+        let Some(on_result) = on_result else {
+            return Ok(());
+        };
+        match on_result {
             OnResult::Ignore => Ok(()),
             OnResult::C(cb) => required(iter::result_cb(cb, self.c.obj, value)),
             OnResult::Reply(id) => {
@@ -113,6 +124,7 @@ impl Host for MpHost<'_> {
             // Thrown in while the future waited on Rust: nothing in it can catch that.
             Body::Wait { .. } => OnError::Raise,
         };
+        self.c.recycle(entry);
         match on_error {
             OnError::Raise => Err(error),
             OnError::C(cb) => match iter::error_cb(cb, self.c.obj, error) {

@@ -16,7 +16,7 @@ use core::ptr::{self, addr_of_mut};
 use awaitq_core::{ContError, ContInput, ContStep, Continuation};
 
 use super::array::Array;
-use super::entry::{Entry, Node};
+use super::entry::{Body, Entry, Node, OnError, OnResult};
 use super::host::MpHost;
 use super::obj::{cont_error, memory_error, Obj};
 use super::queue::Queue;
@@ -51,6 +51,8 @@ pub(crate) struct ContState {
     /// The entry a host step is working on, kept here while MicroPython runs: reachable for
     /// the collector whatever registers the compiler kept its address in.
     pub(crate) anchor: Cell<*mut Node>,
+    /// The node of an entry that is done, for the next one (null if none).
+    pub(crate) spare: Cell<*mut Node>,
 }
 
 // The tail is `uint64_t state[]`.
@@ -85,6 +87,7 @@ pub(crate) fn alloc(kind: Kind, owner: Obj, finaliser: bool) -> Result<Obj, Obj>
         ext: Cell::new(ptr::null_mut()),
         wake: Cell::new(0),
         anchor: Cell::new(ptr::null_mut()),
+        spare: Cell::new(ptr::null_mut()),
     };
     // SAFETY: C allocated the object with STATE_SIZE bytes of tail, 8-aligned (checked
     // above), zeroed and ours alone; nothing runs between the allocation and this write.
@@ -158,6 +161,43 @@ impl<'a> Cont<'a> {
         self.check_add()?;
         self.st.queue.insert(entry);
         Ok(())
+    }
+
+    /// A new entry (in the spare node if there is one).
+    pub(crate) fn entry(self, body: Body) -> Result<Entry, Obj> {
+        Entry::new(self.st.spare.replace(ptr::null_mut()), body)
+    }
+
+    /// A new await entry.
+    pub(crate) fn await_entry(
+        self,
+        awaitable: Obj,
+        on_result: OnResult,
+        on_error: OnError,
+    ) -> Result<Entry, Obj> {
+        self.entry(Body::Await {
+            awaitable,
+            iter: Cell::new(Obj::NULL),
+            on_result,
+            on_error,
+        })
+    }
+
+    /// An entry that is done: its node becomes the spare, cleared (it must not keep what it
+    /// awaited alive).
+    pub(crate) fn recycle(self, entry: Entry) {
+        let p = entry.as_ptr();
+        // SAFETY: the handle was the node's only owner and is consumed here; writing plain
+        // values over the node drops nothing.
+        unsafe {
+            p.write(Node {
+                next: Cell::new(ptr::null_mut()),
+                body: Body::Wait {
+                    yielded: Cell::new(false),
+                },
+            })
+        };
+        self.st.spare.set(p);
     }
 
     /// Where values and the result live: the statement's owner for an `async with` block.

@@ -13,7 +13,7 @@ use core::mem::size_of;
 
 use awaitq_core::{AsyncWith, ContError, WithAction, WithEvent};
 
-use super::entry::{Body, CResultCb, Entry, OnDefer, OnError, OnResult, WithStage};
+use super::entry::{Body, CResultCb, OnDefer, OnError, OnResult, WithStage};
 use super::iter::{self, required};
 use super::obj::{call, cont_error, memory_error, Call, Obj};
 use super::object::{self, Cont, Kind};
@@ -63,11 +63,11 @@ pub(crate) fn begin(
     // SAFETY: made just now by `alloc`, kept alive by `s` (a local).
     let sc = unsafe { Cont::from_raw(s.to_ptr()) };
     sc.st.ext.set(block.cast());
-    let enter = Entry::new(Body::Defer {
+    let enter = sc.entry(Body::Defer {
         decide: Cell::new(Some(OnDefer::WithEnter)),
         on_error: OnError::With(WithStage::Enter),
     })?;
-    let stmt = Entry::await_(s, OnResult::Ignore, on_error)?;
+    let stmt = outer.await_entry(s, OnResult::Ignore, on_error)?;
     sc.add(enter)?;
     outer.add(stmt)
 }
@@ -89,7 +89,7 @@ pub(crate) fn enter(s: Cont<'_>) -> Result<(), Obj> {
     // SAFETY: a loaded method pair; never raises.
     let value = call(|out| unsafe { ffi::awaitq_mp_call_method(m.as_mut_ptr().cast(), out) })
         .value(memory_error)?;
-    s.add(Entry::await_(
+    s.add(s.await_entry(
         value,
         OnResult::With(WithStage::Enter),
         OnError::With(WithStage::Enter),
@@ -155,7 +155,7 @@ fn act(s: Cont<'_>, event: WithEvent<Obj>, value: Obj) -> Result<(), Obj> {
 fn run_body(s: Cont<'_>, st: &WithState, value: Obj) -> Result<(), Obj> {
     let b = object::alloc(Kind::Queue, st.owner.get(), false)?;
     // Allocated before the body runs: queueing `B` cannot fail for lack of memory after it.
-    let await_b = Entry::await_(
+    let await_b = s.await_entry(
         b,
         OnResult::With(WithStage::Body),
         OnError::With(WithStage::Body),
@@ -185,7 +185,7 @@ fn await_exit(s: Cont<'_>, st: &WithState) -> Result<(), Obj> {
     let value =
         call(|out| unsafe { ffi::awaitq_mp_call_aexit(m.as_mut_ptr().cast(), exc.raw(), out) })
             .value(memory_error)?;
-    s.add(Entry::await_(
+    s.add(s.await_entry(
         value,
         OnResult::With(WithStage::Exit),
         OnError::With(WithStage::Exit),

@@ -199,6 +199,39 @@ static mp_obj_t steps(mp_obj_t awaitables, mp_obj_t log) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(steps_obj, steps);
 
+/* ---- chain(awaitables): awaits each in turn, keeping only a count (saved value 1, replaced
+ * with set_value) and the last value; returns (count, last). For very long chains. */
+
+static int chain_next(awaitq_obj_t aw);
+
+static int chain_got(awaitq_obj_t aw, awaitq_obj_t v) {
+    awaitq_obj_t n;
+    if (AWAITQ_AW_UNPACK(aw, NULL, &n) < 0) return -1;
+    if (awaitq_aw_set_value(aw, 1, MP_OBJ_NEW_SMALL_INT(MP_OBJ_SMALL_INT_VALUE(n) + 1)) < 0) return -1;
+    if (awaitq_aw_set_value(aw, 2, v) < 0) return -1;
+    return chain_next(aw);
+}
+
+static int chain_next(awaitq_obj_t aw) {
+    awaitq_obj_t it, n, last;
+    if (awaitq_aw_unpack(aw, 3, (awaitq_obj_t *[]){&it, &n, &last}) < 0) return -1;
+    mp_obj_t next = mp_iternext(it);
+    if (next == MP_OBJ_STOP_ITERATION) {
+        mp_obj_t items[2] = {n, last};
+        return awaitq_aw_set_result(aw, mp_obj_new_tuple(2, items));
+    }
+    return awaitq_aw_add_await(aw, next, chain_got, NULL);
+}
+
+static mp_obj_t chain(mp_obj_t awaitables) {
+    awaitq_obj_t aw = awaitq_aw_new();
+    if (aw == MP_OBJ_NULL) nlr_raise(awaitq_mp_aw_take_error());
+    CHECK(AWAITQ_AW_SAVE(aw, mp_getiter(awaitables, NULL), MP_OBJ_NEW_SMALL_INT(0), mp_const_none));
+    CHECK(chain_next(aw));
+    return aw;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(chain_obj, chain);
+
 /* ---- deferred(first, factory, log): `first` runs, then a deferred decision calls factory()
  * and awaits what it returns (factory raising: the awaitable raises). */
 
@@ -347,6 +380,7 @@ static const mp_rom_map_elem_t aw_ext_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_execute), MP_ROM_PTR(&execute_obj) },
     { MP_ROM_QSTR(MP_QSTR_one), MP_ROM_PTR(&one_obj) },
     { MP_ROM_QSTR(MP_QSTR_steps), MP_ROM_PTR(&steps_obj) },
+    { MP_ROM_QSTR(MP_QSTR_chain), MP_ROM_PTR(&chain_obj) },
     { MP_ROM_QSTR(MP_QSTR_deferred), MP_ROM_PTR(&deferred_obj) },
     { MP_ROM_QSTR(MP_QSTR_with_), MP_ROM_PTR(&with_obj) },
     { MP_ROM_QSTR(MP_QSTR_ready), MP_ROM_PTR(&ready_obj) },
