@@ -49,6 +49,8 @@ const awaitq_channel_t *awaitq_mp_channel_ptr(mp_const_obj_t obj);
 
 // PORT WAKE HOOK. Called after a push (or close) made a parked consumer runnable: at most once
 // per park, from the producer's context (thread, RTOS task, ISR), outside the atomic section.
+// `ch` is the channel, or NULL when the Waker of a Rust future awaited from Python fired (the
+// native awaitables, bind-micropython/README.md): the same wake-up, with no channel.
 // It must be ISR-safe: no allocation, no blocking, no Python. The default (weak) does nothing;
 // a port or board overrides it by defining a strong awaitq_port_wake in any linked C file, to
 // cut the latency of the waiting event loop:

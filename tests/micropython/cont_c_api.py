@@ -190,6 +190,10 @@ try:
 except BaseException as e:
     print("the unstarted coroutine was closed:", type(e).__name__, ("start", 3) not in ran)
 
+print("-- awaits added by a callback run next, before those queued earlier")
+log = []
+print(run(aw_ext.nested(value_after("a"), value_after("b"), value_after("c"), log)), log)
+
 print("-- a deferred await is decided when reached")
 order = []
 
@@ -231,6 +235,8 @@ except StopIteration as e:
 for what in ("add_after_finish", "result_after_finish"):
     print(what, show(aw_ext.misuse(what, done)))
 print("the SystemError is awaitq's:", type(aw_ext.misuse("null_aw")) is awaitq.SystemError)
+
+print("cancel of a finished awaitable does nothing:", aw_ext.cancel_now(done))
 
 print("-- saved values, pointers, check()")
 print(aw_ext.values())

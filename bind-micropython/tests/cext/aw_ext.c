@@ -232,6 +232,31 @@ static mp_obj_t chain(mp_obj_t awaitables) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(chain_obj, chain);
 
+/* ---- nested(a, b, c, log): `a` and `b` are queued before the start; a's result callback
+ * adds `c`, which runs next (before `b`: the rest of the callback's code). Each value is
+ * logged; the result is None. */
+
+static int nested_log(awaitq_obj_t aw, awaitq_obj_t v) {
+    return log_str(aw, "value", v);
+}
+
+static int nested_add_c(awaitq_obj_t aw, awaitq_obj_t v) {
+    awaitq_obj_t c;
+    if (log_str(aw, "value", v) < 0) return -1;
+    if (AWAITQ_AW_UNPACK(aw, NULL, &c) < 0) return -1;
+    return awaitq_aw_add_await(aw, c, nested_log, NULL);
+}
+
+static mp_obj_t nested(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    awaitq_obj_t aw = new_logged(args[3]);
+    CHECK(awaitq_aw_save(aw, 1, &args[2]));
+    CHECK(awaitq_aw_add_await(aw, args[0], nested_add_c, NULL));
+    CHECK(awaitq_aw_add_await(aw, args[1], nested_log, NULL));
+    return aw;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(nested_obj, 4, 4, nested);
+
 /* ---- deferred(first, factory, log): `first` runs, then a deferred decision calls factory()
  * and awaits what it returns (factory raising: the awaitable raises). */
 
@@ -381,6 +406,7 @@ static const mp_rom_map_elem_t aw_ext_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_one), MP_ROM_PTR(&one_obj) },
     { MP_ROM_QSTR(MP_QSTR_steps), MP_ROM_PTR(&steps_obj) },
     { MP_ROM_QSTR(MP_QSTR_chain), MP_ROM_PTR(&chain_obj) },
+    { MP_ROM_QSTR(MP_QSTR_nested), MP_ROM_PTR(&nested_obj) },
     { MP_ROM_QSTR(MP_QSTR_deferred), MP_ROM_PTR(&deferred_obj) },
     { MP_ROM_QSTR(MP_QSTR_with_), MP_ROM_PTR(&with_obj) },
     { MP_ROM_QSTR(MP_QSTR_ready), MP_ROM_PTR(&ready_obj) },
