@@ -35,9 +35,10 @@ struct Slot {
     /// Odd while taken. Compared on its low 24 bits (what fits next to the index).
     gen: AtomicU32,
     woken: AtomicBool,
-    /// The slot's wake fd (unix: an eventfd, rfd == wfd; a pipe off Linux), made on its
-    /// first wait and kept for the life of the process (slots are reused, fds with them); -1
-    /// before / without fds. `wfd` is stored before `rfd`, so a waker that sees `rfd` sees it.
+    /// The slot's wake fd plus one (unix: an eventfd, rfd == wfd; a pipe off Linux), made on
+    /// its first wait and kept for the life of the process (slots are reused, fds with them);
+    /// 0 before / without fds (all-zero: the table is .bss, no flash). `wfd` is stored before
+    /// `rfd`, so a waker that sees `rfd` sees it.
     rfd: AtomicI32,
     wfd: AtomicI32,
     /// The future being polled (only during a poll, by the VM thread polling it): how
@@ -51,8 +52,8 @@ impl Slot {
         Self {
             gen: AtomicU32::new(0),
             woken: AtomicBool::new(false),
-            rfd: AtomicI32::new(-1),
-            wfd: AtomicI32::new(-1),
+            rfd: AtomicI32::new(0),
+            wfd: AtomicI32::new(0),
             current: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -65,9 +66,12 @@ static SLOTS: [Slot; WAKE_SLOTS] = [const { Slot::new() }; WAKE_SLOTS];
 /// A taken slot: `gen << 8 | index` (never 0: the generation of a taken slot is odd).
 pub(crate) type Handle = u32;
 
+/// The slot of a handle whose generation is current (a taken slot's, odd: so 0, "no slot",
+/// and a handle of a slot given back never match).
 fn split(h: Handle) -> Option<&'static Slot> {
     let slot = SLOTS.get((h & 0xFF) as usize)?;
-    (slot.gen.load(Ordering::Acquire) & GEN_MASK == h >> 8).then_some(slot)
+    let gen = h >> 8;
+    (gen & 1 == 1 && slot.gen.load(Ordering::Acquire) & GEN_MASK == gen).then_some(slot)
 }
 
 fn take_free() -> Option<Handle> {
@@ -125,23 +129,23 @@ pub(crate) fn woken(h: Handle) -> bool {
 /// re-checking `woken`).
 pub(crate) fn drain(h: Handle) {
     let Some(s) = split(h) else { return };
-    let mut rfd = s.rfd.load(Ordering::Acquire);
+    let mut rfd = s.rfd.load(Ordering::Acquire) - 1;
     if rfd < 0 {
         let mut wfd = -1;
         // SAFETY: `wfd` is writable; returns -1 when the port has no fds (or none is left).
         rfd = unsafe { ffi::awaitq_mp_sys_wake_fd_new(&mut wfd) };
-        s.wfd.store(wfd, Ordering::Release);
-        s.rfd.store(rfd, Ordering::Release);
+        s.wfd.store(wfd + 1, Ordering::Release);
+        s.rfd.store(rfd + 1, Ordering::Release);
     }
     if rfd >= 0 {
         // SAFETY: the slot's fds, made by awaitq_mp_sys_wake_fd_new and never closed.
-        unsafe { ffi::awaitq_mp_sys_wake_fd_drain(rfd, s.wfd.load(Ordering::Acquire)) };
+        unsafe { ffi::awaitq_mp_sys_wake_fd_drain(rfd, s.wfd.load(Ordering::Acquire) - 1) };
     }
 }
 
 /// The slot's fd (what asyncio's poller sleeps on) if it has one, else -1.
 pub(crate) fn fd(h: Handle) -> i32 {
-    split(h).map_or(-1, |s| s.rfd.load(Ordering::Acquire))
+    split(h).map_or(-1, |s| s.rfd.load(Ordering::Acquire) - 1)
 }
 
 /// Marks `hdr` as the future being polled in slot `h` (null: the poll ended).
@@ -184,8 +188,8 @@ fn wake(data: *const ()) {
         return; // stale: its future is gone
     };
     s.woken.store(true, Ordering::SeqCst);
-    let rfd = s.rfd.load(Ordering::Acquire);
-    let wfd = s.wfd.load(Ordering::Acquire);
+    let rfd = s.rfd.load(Ordering::Acquire) - 1;
+    let wfd = s.wfd.load(Ordering::Acquire) - 1;
     // SAFETY: callable from any thread or ISR: writes the fd (if any) and calls the port's
     // wake hook, neither of which allocates, blocks or touches MicroPython.
     unsafe { ffi::awaitq_mp_sys_wake_slot(rfd, wfd) };
