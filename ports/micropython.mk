@@ -20,8 +20,10 @@
 #   AWAITQ_CARGO             cargo command (default: cargo)
 #   AWAITQ_CARGO_FLAGS       extra cargo arguments, e.g. --config 'profile.release.opt-level="s"'
 #   AWAITQ_CONT              1: native awaitables (the C API of include/awaitq_aw.h, Rust
-#                            futures; bind-micropython/README.md). Default: 1 for a host build
-#                            (the unix port), 0 for a cross build (it costs flash: see the README).
+#                            futures; bind-micropython/README.md). Default: 1 for the unix port,
+#                            0 elsewhere (it costs flash: see the README). It is also a C macro
+#                            (-DAWAITQ_MP_CONT in CFLAGS_USERMOD): a build that compiles the shim
+#                            with flags of its own (ports/rtos) must pass it too.
 #   AWAITQ_CARGO_TARGET_DIR  cargo's target dir (default: per build, $(BUILD)/awaitq/cargo).
 #                            Builds may share one to reuse compiled dependencies, but must then
 #                            not run concurrently (the staticlib path is shared; it is copied
@@ -35,7 +37,7 @@ AWAITQ_RUST_TARGET ?=
 AWAITQ_CARGO ?= cargo
 AWAITQ_CARGO_FLAGS ?=
 AWAITQ_CARGO_TARGET_DIR ?= $(abspath $(AWAITQ_BUILD)/cargo)
-AWAITQ_CONT ?= $(if $(AWAITQ_RUST_TARGET),0,1)
+AWAITQ_CONT ?= $(if $(filter unix,$(notdir $(CURDIR))),1,0)
 
 # Every file is always compiled; what AWAITQ_MP_CONT / the port leaves out compiles to nothing.
 # tests/cext/aw_ext.c is the native-awaitable test extension (module `aw_ext`, unix only).

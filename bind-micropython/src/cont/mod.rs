@@ -39,7 +39,7 @@ mod obj;
 mod object;
 mod pyawait;
 mod queue;
-pub mod testing;
+pub(crate) mod testing;
 mod waker;
 mod with;
 
