@@ -213,8 +213,10 @@ def main():
     n_stream = 300_000 if args.quick else 1_000_000
     n_std = 20_000 if args.quick else 50_000
     n_wake = 300 if args.quick else 2000
+    from importlib.metadata import version
+
     print("awaitq loops bench: Python %s, trio %s, anyio %s, %d rounds"
-          % (sys.version.split()[0], trio.__version__, anyio.__version__ if hasattr(anyio, "__version__") else "?", args.rounds))
+          % (sys.version.split()[0], trio.__version__, version("anyio"), args.rounds))
     trio_section(args, n_stream, n_std, n_wake)
     anyio_section(args, n_stream, n_wake)
     fallback_section(args, n_stream, n_wake)
