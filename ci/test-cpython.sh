@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ensure_apt gcc libc6-dev        # the C-extension producer test compiles a small module
-ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout mypy uvloop "trio>=0.25" "anyio>=4.7" sniffio
+ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout mypy uvloop "trio>=0.22" "anyio>=4.7" sniffio
 
 cd "$ROOT"
 # Release build of the wheel through pip (maturin is the PEP 517 backend; the same command

@@ -113,3 +113,36 @@ def test_environment_variable_forces_the_thread():
                              text=True, timeout=60, check=True).stdout.split()
         # Closed loops keep their waker until the next registration prunes them.
         assert out == ["5", threads], (value, out)
+
+
+EXIT_WHILE_WAKING = """
+import asyncio, os, threading, time
+os.environ["AWAITQ_WAKE"] = "thread"
+import awaitq
+from awaitq.testing import spawn_producer
+
+ch = awaitq.Channel(capacity=2, max_frame=8)
+got = [0]
+
+async def consume():
+    while True:
+        await ch.recv()  # parks often: the producer is paced, every frame is a wake
+        got[0] += 1
+
+threading.Thread(target=asyncio.run, args=(consume(),), daemon=True).start()
+spawn_producer(ch, 10**9, size=8, rate_hz=20000)
+while got[0] < 200:
+    time.sleep(0.01)
+print("exiting")
+"""
+
+
+def test_interpreter_exit_while_the_waker_thread_is_busy():
+    # A loop in a daemon thread keeps parking and a native producer keeps waking it while
+    # the interpreter exits: the waker thread must never be caught attaching mid-
+    # finalization (before 3.13 CPython ends such a thread with pthread_exit, which aborts
+    # the process when it unwinds through Rust frames).
+    for _ in range(10):
+        proc = subprocess.run([sys.executable, "-c", EXIT_WHILE_WAKING], capture_output=True,
+                              text=True, timeout=60)
+        assert (proc.returncode, proc.stdout) == (0, "exiting\n"), proc.stderr[-2000:]

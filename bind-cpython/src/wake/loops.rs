@@ -238,12 +238,25 @@ fn threaded(id: u64) -> PyResult<Arc<Waker>> {
 
 /// Set at interpreter exit: waker threads no longer attach.
 static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Waker threads between their `EXITING` check and the end of their attach.
+static SCHEDULING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// On a waker thread, after a parked -> ready edge: `loop.call_soon_threadsafe(waker)`.
+///
+/// A thread still waiting for the GIL when the interpreter finalizes is ended by CPython
+/// (before 3.13, with `pthread_exit`, which aborts the process when it unwinds through
+/// Rust). So the check of `EXITING` and the attach are bracketed by `SCHEDULING`, and
+/// [`_at_exit`] sets `EXITING` then waits (GIL released) until no thread is inside: with
+/// both sides sequentially consistent, a thread either sees `EXITING` or is waited for.
 fn schedule(id: u64) {
-    if EXITING.load(Ordering::Acquire) {
-        return;
+    SCHEDULING.fetch_add(1, Ordering::SeqCst);
+    if !EXITING.load(Ordering::SeqCst) {
+        attach_and_schedule(id);
     }
+    SCHEDULING.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn attach_and_schedule(id: u64) {
     // Not during finalization (try_attach refuses then): the wake has nobody to reach.
     let _ = Python::try_attach(|py| {
         let found = registry()
@@ -270,15 +283,23 @@ fn schedule(id: u64) {
     });
 }
 
-/// `atexit`: waker threads stop attaching to an interpreter that is going away.
+/// `atexit`: waker threads stop attaching to an interpreter that is going away; the ones
+/// already on their way in are let through first (bounded: 1 s).
 #[pyfunction]
-pub(crate) fn _at_exit() {
-    EXITING.store(true, Ordering::Release);
+pub(crate) fn _at_exit(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while SCHEDULING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
 }
 
 /// What awaitq uses of trio, looked up once trio is imported.
 struct Trio {
-    in_trio_task: Py<PyAny>,
+    /// `in_trio_task` (trio >= 0.23); older trio: `current_task()` raising RuntimeError.
+    in_trio_task: Option<Py<PyAny>>,
     current_task: Py<PyAny>,
     reschedule: Py<PyAny>,
     spawn_system_task: Py<PyAny>,
@@ -318,7 +339,7 @@ fn trio(py: Python<'_>) -> PyResult<Option<&Trio>> {
     coro.call_method0(intern!(py, "close"))?;
     let trap = msg?.get_type().into_any().unbind();
     let t = Trio {
-        in_trio_task: get("in_trio_task")?,
+        in_trio_task: get("in_trio_task").ok(),
         current_task: get("current_task")?,
         reschedule: get("reschedule")?,
         spawn_system_task: get("spawn_system_task")?,
@@ -335,7 +356,15 @@ fn trio_waker(py: Python<'_>) -> PyResult<Option<Bound<'_, LoopWaker>>> {
     let Some(t) = trio(py)? else {
         return Ok(None);
     };
-    if !t.in_trio_task.bind(py).call0()?.is_truthy()? {
+    let inside = match &t.in_trio_task {
+        Some(f) => f.bind(py).call0()?.is_truthy()?,
+        None => match t.current_task.bind(py).call0() {
+            Ok(_) => true,
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py) => false,
+            Err(e) => return Err(e),
+        },
+    };
+    if !inside {
         return Ok(None);
     }
     let run_waker = t.run_waker.bind(py);
