@@ -33,8 +33,9 @@ use crate::shared::Shared;
 /// The context id of waits outside any event loop.
 pub(crate) const NO_LOOP: u64 = 0;
 
-/// Where a parked awaitable keeps the future it yielded (inside the awaitable object, so the
-/// garbage collector sees the reference). Touched only by threads attached to Python.
+/// Where a parked awaitable keeps the future it yielded (asyncio) or its task (trio), inside
+/// the awaitable object (so the garbage collector sees the reference). Touched only by
+/// threads attached to Python.
 #[derive(Default)]
 pub(crate) struct FutSlot(Cell<Option<Py<PyAny>>>);
 
