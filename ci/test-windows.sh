@@ -35,5 +35,11 @@ timed "cargo build awaitq-cpython for $WIN (release, wheel features)" \
     --no-default-features --features spin-section,windows-import-lib
 ls -l "$TARGET_DIR/$WIN/release/awaitq_cpython.dll"
 
+# The Windows-only code (socket pair, QueryPerformanceCounter, the section's thread id) is
+# linted too: the Linux clippy runs never compile it.
+timed "clippy awaitq-cpython for $WIN" \
+  cargo clippy -q -p awaitq-cpython --target "$WIN" --no-default-features \
+    --features spin-section,windows-import-lib -- -D warnings
+
 timed "cargo check core + capi + awaitq-cpython for aarch64-apple-darwin" \
   cargo check -q -p awaitq-core -p awaitq-capi -p awaitq-cpython --target aarch64-apple-darwin
