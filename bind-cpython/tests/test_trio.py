@@ -208,3 +208,27 @@ def test_rust_async_fn_awaits_trio_sleep_and_waits_on_a_thread_wake():
         return got, woken, scope.cancelled_caught
 
     assert trio.run(bounded) == ([None, None], "woken", True)
+
+
+def test_trio_guest_mode_on_an_asyncio_host():
+    # A trio task runs inside an asyncio callback here: the receive must take trio's path.
+    import asyncio
+
+    async def trio_main():
+        ch = awaitq.Channel(capacity=4, max_frame=16)
+        p = spawn_producer(ch, 50, size=16, rate_hz=5000, close=True)
+        got = [f async for f in ch]
+        p.join()
+        return got
+
+    async def host():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            trio_main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=done.set_result,
+        )
+        return (await done).unwrap()
+
+    assert asyncio.run(host()) == [frame(k) for k in range(50)]

@@ -86,13 +86,14 @@ pub(crate) enum Here<'py> {
 }
 
 /// The running library, asked at the moment of waiting (so anyio needs nothing: it runs on
-/// one of the two).
+/// one of the two). trio first, once it is imported: in trio's guest mode a trio task runs
+/// inside an asyncio callback, where asyncio's running loop is the host's.
 pub(crate) fn here(py: Python<'_>) -> PyResult<Here<'_>> {
-    if let Some(lp) = running_loop(py)? {
-        return Ok(Here::Asyncio(lp));
+    if let Some(lw) = trio_waker(py)? {
+        return Ok(Here::Trio(lw));
     }
-    Ok(match trio_waker(py)? {
-        Some(lw) => Here::Trio(lw),
+    Ok(match running_loop(py)? {
+        Some(lp) => Here::Asyncio(lp),
         None => Here::Outside,
     })
 }
@@ -317,12 +318,18 @@ struct Trio {
 /// cannot be in a trio run).
 fn trio(py: Python<'_>) -> PyResult<Option<&Trio>> {
     static TRIO: PyOnceLock<Trio> = PyOnceLock::new();
+    static MODULES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     if let Some(t) = TRIO.get(py) {
         return Ok(Some(t));
     }
-    let modules = py
-        .import(intern!(py, "sys"))?
-        .getattr(intern!(py, "modules"))?;
+    // Until trio is imported, every park asks: one dict lookup in a cached `sys.modules`.
+    let modules = MODULES
+        .get_or_try_init(py, || {
+            py.import(intern!(py, "sys"))?
+                .getattr(intern!(py, "modules"))
+                .map(Bound::unbind)
+        })?
+        .bind(py);
     if modules
         .get_item(intern!(py, "trio"))
         .ok()
