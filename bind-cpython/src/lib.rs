@@ -50,6 +50,9 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ChannelClosed", py.get_type::<errors::ChannelClosed>())?;
     m.add("ChannelFull", py.get_type::<errors::ChannelFull>())?;
     m.add("_C_API", producer::c_api_capsule(py)?)?;
+    // The capsule table's version (what `awaitq.h` defines as AWAITQ_CAPI_VERSION).
+    m.add("C_API_VERSION", cont::AWAITQ_CAPI_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_CAPACITY", awaitq_core::DEFAULT_CAPACITY)?;
     m.add("DEFAULT_MAX_FRAME", awaitq_core::DEFAULT_MAX_FRAME)?;
     m.add("MAX_FRAME_LIMIT", awaitq_core::MAX_FRAME_LIMIT)?;

@@ -9,6 +9,7 @@ A :class:`Channel` is a bounded queue of tagged byte frames. Native producers (C
 import os as _os
 
 from ._awaitq import (
+    C_API_VERSION,
     DEFAULT_CAPACITY,
     DEFAULT_MAX_FRAME,
     MAX_FRAME_LIMIT,
@@ -21,10 +22,21 @@ from ._awaitq import (
     ProducerHandle,
     WaitHandle,
     _C_API,
+    __version__,
 )
 from ._awaitq import _after_fork_in_child
 
 from . import testing
+
+
+
+def get_include() -> str:
+    """The directory of awaitq's C headers (``awaitq.h``, ``awaitq_aw.h``, ``pyawaitable.h``,
+    ``awaitq_pyasync.h``), for extensions built against awaitq: ``include_dirs=[awaitq.get_include()]``
+    in setuptools, ``python -m awaitq --include`` elsewhere. The headers only declare the
+    ``awaitq._C_API`` capsule's table: nothing to link."""
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
+
 
 # A forked child must not share the parent's wake-up descriptors.
 if hasattr(_os, "register_at_fork"):
@@ -32,6 +44,7 @@ if hasattr(_os, "register_at_fork"):
 
 __all__ = [
     "Awaitable",
+    "C_API_VERSION",
     "Channel",
     "ChannelClosed",
     "ChannelFull",
@@ -42,5 +55,6 @@ __all__ = [
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
+    "get_include",
     "testing",
 ]

@@ -9,6 +9,7 @@ from . import testing as testing
 
 __all__ = [
     "Awaitable",
+    "C_API_VERSION",
     "Channel",
     "ChannelClosed",
     "ChannelFull",
@@ -19,6 +20,7 @@ __all__ = [
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
+    "get_include",
     "testing",
 ]
 
@@ -27,6 +29,11 @@ _T_co = TypeVar("_T_co", covariant=True)
 DEFAULT_CAPACITY: Final[int]
 DEFAULT_MAX_FRAME: Final[int]
 MAX_FRAME_LIMIT: Final[int]
+# The version of the capsule's table (AWAITQ_CAPI_VERSION in awaitq.h).
+C_API_VERSION: Final[int]
+__version__: Final[str]
+
+def get_include() -> str: ...
 # A PyCapsule named "awaitq._C_API" holding the producer function table (ports/include/awaitq.h).
 _C_API: object
 
