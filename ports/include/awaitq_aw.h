@@ -135,9 +135,17 @@ static inline int awaitq_aw_import(void) {
 }
 #define AWAITQ_AW_FN(field, symbol) (awaitq_aw_capi->aw.field)
 
+/* awaitq_aw_import() unless done already in this translation unit (the compatibility
+ * headers call it on first use, so their users need no init call). 0, or -1 with an
+ * exception. Hold the GIL. */
+static inline int awaitq_aw_ensure(void) {
+    return awaitq_aw_capi != NULL ? 0 : awaitq_aw_import();
+}
+
 #else /* AWAITQ_MICROPYTHON: linked from the user module */
 
 static inline int awaitq_aw_import(void) { return 0; }
+static inline int awaitq_aw_ensure(void) { return 0; }
 awaitq_obj_t awaitq_mp_aw_new(void);
 int awaitq_mp_aw_add_await(awaitq_obj_t, awaitq_obj_t, awaitq_aw_result_cb, awaitq_aw_error_cb);
 int awaitq_mp_aw_defer_await(awaitq_obj_t, awaitq_aw_defer_cb);
