@@ -5,11 +5,14 @@
 #   (`awaitq` as a build requirement, from a local wheelhouse only) and run;
 # - the awaitq-sdk crate (sdk/): fmt, clippy, unit and doc tests, `cargo package`, and its
 #   maturin example extension (sdk/example) built into the wheelhouse and run under asyncio;
+# - packaging: `maturin sdist`, a wheel built from that sdist by pip in a clean venv (and
+#   imported there), `twine check --strict` (the PyPI description renders), `auditwheel show`
+#   reports a manylinux tag.
 # Installs what it needs itself; idempotent.
 . "$(dirname "$0")/lib.sh"
 
 ensure_apt gcc libc6-dev
-ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout
+ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout twine auditwheel
 
 cd "$ROOT"
 WHEELHOUSE="$CACHE/wheelhouse"
@@ -57,3 +60,19 @@ run_pytest() {
   return "$status"
 }
 timed "pytest bind-cpython/tests-sdk (third-party builds, awaitq-sdk example)" run_pytest
+
+# Packaging, as a release would do it.
+packaging() {
+  local pkg="$CACHE/pkg"
+  rm -rf "$pkg"; mkdir -p "$pkg"
+  maturin sdist -m bind-cpython/Cargo.toml -o "$pkg/sdist"
+  python3 -m venv "$pkg/venv"           # clean: nothing but pip
+  CARGO_TARGET_DIR="$ROOT/target/sdist" "$pkg/venv/bin/python" -m pip wheel -q \
+    --disable-pip-version-check --no-deps -w "$pkg/wheel" "$pkg"/sdist/awaitq-*.tar.gz
+  "$pkg/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$pkg"/wheel/awaitq-*.whl
+  (cd "$pkg" && venv/bin/python -c 'import awaitq, os; h = os.path.join(awaitq.get_include(), "awaitq_aw.h"); assert os.path.isfile(h), h; print("sdist wheel imports; headers at", awaitq.get_include())')
+  twine check --strict "$pkg"/sdist/awaitq-*.tar.gz "$pkg"/wheel/awaitq-*.whl
+  auditwheel show "$pkg"/wheel/awaitq-*.whl | tee "$pkg/auditwheel.txt"
+  grep -q 'platform tag: "manylinux_' "$pkg/auditwheel.txt" || { echo "auditwheel: no manylinux tag" >&2; return 1; }
+}
+timed "packaging: sdist -> wheel in a clean venv, twine check, auditwheel" packaging
