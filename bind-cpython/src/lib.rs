@@ -11,6 +11,7 @@
 //! | [`producer`] | [`Producer`] for Rust threads, `ProducerHandle` and `_C_API` for C |
 //! | `errors` | the one mapping from core errors to Python exceptions |
 //! | `testing` | `spawn_producer`, `Pinger`: native threads for tests and benchmarks |
+//! | `io` | `awaitq.io.Reader`: a native thread reading a descriptor, framing with core |
 //! | [`cont`] | native awaitables that await Python: Rust API, C API, Rust futures |
 //!
 //! Every state decision is the core's (`RecvOp`/`SendOp::resume -> Step`); this crate
@@ -23,6 +24,7 @@ pub mod channel;
 pub mod cont;
 mod errors;
 mod gil;
+mod io;
 pub mod producer;
 // Without `spin-section` only its tests use the lock.
 #[cfg_attr(not(feature = "spin-section"), allow(dead_code))]
@@ -61,6 +63,7 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;
+    m.add_class::<io::_Reader>()?;
     m.add("NativeAwaitable", cont::type_object(py)?)?;
     m.add("_cont_testing", cont::testing::module(py)?)?;
     Ok(())

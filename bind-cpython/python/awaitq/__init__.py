@@ -26,7 +26,7 @@ from ._awaitq import (
 )
 from ._awaitq import _after_fork_in_child
 
-from . import testing
+from . import io, testing
 
 
 
@@ -56,5 +56,6 @@ __all__ = [
     "ProducerHandle",
     "WaitHandle",
     "get_include",
+    "io",
     "testing",
 ]

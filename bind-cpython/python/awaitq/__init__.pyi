@@ -5,6 +5,7 @@ from typing import Any, Final, Generic, TypeVar, final
 
 from _typeshed import ReadableBuffer, WriteableBuffer
 
+from . import io as io
 from . import testing as testing
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ProducerHandle",
     "WaitHandle",
     "get_include",
+    "io",
     "testing",
 ]
 
