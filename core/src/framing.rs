@@ -235,9 +235,7 @@ impl<B: AsMut<[u8]>> Deframer<B> {
                 }
             }
             Framing::Line { delimiter, len } => {
-                for &b in input {
-                    self.line_byte(b, &delimiter[..len as usize], emit);
-                }
+                self.line_feed(input, &delimiter[..len as usize], emit);
             }
             Framing::Slip => {
                 for &b in input {
@@ -305,45 +303,94 @@ impl<B: AsMut<[u8]>> Deframer<B> {
         emit(&self.buf.as_mut()[..n]);
     }
 
-    fn line_byte(&mut self, b: u8, delim: &[u8], emit: &mut dyn FnMut(&[u8])) {
+    /// Lines: in `Collect` the buffer holds every byte since the line began (the delimiter's
+    /// bytes too, until it is complete), so a match is `buf.ends_with(delim)`; whole runs up
+    /// to the next candidate byte are copied at once. `Skip` tracks only the last bytes seen.
+    fn line_feed(&mut self, mut input: &[u8], delim: &[u8], emit: &mut dyn FnMut(&[u8])) {
+        let d = delim.len();
+        let cap = self.max_frame + d;
+        let last = delim[d - 1];
+        while !input.is_empty() {
+            if self.mode == Mode::Skip {
+                let b = input[0];
+                input = &input[1..];
+                if self.skip_byte(b, delim) {
+                    self.mode = Mode::Collect;
+                }
+                continue;
+            }
+            let (seg, found) = match input.iter().position(|&b| b == last) {
+                Some(p) => (&input[..=p], true),
+                None => (input, false),
+            };
+            input = &input[seg.len()..];
+            if self.len + seg.len() <= cap {
+                self.buf.as_mut()[self.len..self.len + seg.len()].copy_from_slice(seg);
+                self.len += seg.len();
+                if found && self.buf.as_mut()[..self.len].ends_with(delim) {
+                    self.len -= d;
+                    self.emit_buf(emit);
+                } else if self.len == cap {
+                    self.line_oversize(delim);
+                }
+            } else {
+                // The line overflows inside this run: byte by byte from here.
+                for &b in seg {
+                    if self.mode == Mode::Skip {
+                        if self.skip_byte(b, delim) {
+                            self.mode = Mode::Collect;
+                        }
+                        continue;
+                    }
+                    self.buf.as_mut()[self.len] = b;
+                    self.len += 1;
+                    if self.buf.as_mut()[..self.len].ends_with(delim) {
+                        self.len -= d;
+                        self.emit_buf(emit);
+                    } else if self.len == cap {
+                        self.line_oversize(delim);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A line longer than `max_frame`: counted, then skipped up to the next delimiter (the
+    /// last bytes kept so a delimiter split across the boundary is still seen).
+    fn line_oversize(&mut self, delim: &[u8]) {
+        self.stats.oversize += 1;
+        let keep = (delim.len() - 1).min(self.len);
+        self.tail = 0;
+        for &b in &self.buf.as_mut()[self.len - keep..self.len] {
+            self.tail = (self.tail << 8) | u32::from(b);
+        }
+        self.tail_len = keep as u8;
+        self.len = 0;
+        self.mode = Mode::Skip;
+    }
+
+    /// One byte while skipping a line: `true` when it completes the delimiter.
+    fn skip_byte(&mut self, b: u8, delim: &[u8]) -> bool {
         self.tail = (self.tail << 8) | u32::from(b);
         self.tail_len = (self.tail_len + 1).min(4);
         let d = delim.len();
-        let matched = usize::from(self.tail_len) >= d && {
-            let mut want = 0u32;
-            for &x in delim {
-                want = (want << 8) | u32::from(x);
-            }
-            let mask = if d == 4 {
-                u32::MAX
-            } else {
-                (1u32 << (8 * d)) - 1
-            };
-            self.tail & mask == want
+        if usize::from(self.tail_len) < d {
+            return false;
+        }
+        let mut want = 0u32;
+        for &x in delim {
+            want = (want << 8) | u32::from(x);
+        }
+        let mask = if d == 4 {
+            u32::MAX
+        } else {
+            (1u32 << (8 * d)) - 1
         };
-        match self.mode {
-            Mode::Skip => {
-                if matched {
-                    self.mode = Mode::Collect;
-                    self.tail_len = 0;
-                }
-            }
-            _ => {
-                if matched {
-                    // The delimiter's first d - 1 bytes are in the buffer: drop them.
-                    self.len -= d - 1;
-                    self.tail_len = 0;
-                    self.emit_buf(emit);
-                } else if self.len == self.max_frame + d - 1 {
-                    // Room for d - 1 delimiter bytes is kept; this byte makes it oversize.
-                    self.stats.oversize += 1;
-                    self.len = 0;
-                    self.mode = Mode::Skip;
-                } else {
-                    self.buf.as_mut()[self.len] = b;
-                    self.len += 1;
-                }
-            }
+        if self.tail & mask == want {
+            self.tail_len = 0;
+            true
+        } else {
+            false
         }
     }
 

@@ -218,3 +218,51 @@ proptest! {
         prop_assert!(out.iter().all(|f| f.len() <= 16));
     }
 }
+
+fn split_reference(stream: &[u8], delim: &[u8], max: usize) -> (Vec<Vec<u8>>, u64) {
+    let (mut out, mut oversize, mut at) = (Vec::new(), 0, 0);
+    let mut i = 0;
+    while i + delim.len() <= stream.len() {
+        if &stream[i..i + delim.len()] == delim {
+            let line = &stream[at..i];
+            if line.len() <= max {
+                out.push(line.to_vec());
+            } else {
+                oversize += 1;
+            }
+            i += delim.len();
+            at = i;
+        } else {
+            i += 1;
+        }
+    }
+    let rest = &stream[at..];
+    if !rest.is_empty() {
+        if rest.len() <= max {
+            out.push(rest.to_vec());
+        } else {
+            oversize += 1;
+        }
+    }
+    (out, oversize)
+}
+
+proptest! {
+    /// Lines (with oversize ones, and bytes of the delimiter inside lines) in any chunking
+    /// match a plain split of the whole stream.
+    #[test]
+    fn lines_match_a_split_of_the_whole_stream(
+        stream in prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'\r', b'\n']), 0..200),
+        cuts in prop::collection::vec(0usize..30, 0..12),
+        crlf in any::<bool>(),
+        max in 1usize..12,
+    ) {
+        let delim: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        let chunks = chunked(&stream, &cuts);
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| &c[..]).collect();
+        let (out, st) = run(Framing::line(delim).unwrap(), max, &refs);
+        let (want, oversize) = split_reference(&stream, delim, max);
+        prop_assert_eq!(out, want);
+        prop_assert_eq!(st.oversize, oversize);
+    }
+}
