@@ -20,10 +20,11 @@ mkdir -p "$WHEELHOUSE"
 
 timed "wheel headers == ports/include" bash ci/headers.sh --check
 
+# (Functions run under `timed`, where `set -e` does not apply: each step checks itself.)
 build_wheel() {
   rm -f "$WHEELHOUSE"/awaitq-*.whl
-  python -m pip wheel -q --disable-pip-version-check --no-deps -w "$WHEELHOUSE" ./bind-cpython
-  python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WHEELHOUSE"/awaitq-*.whl
+  python -m pip wheel -q --disable-pip-version-check --no-deps -w "$WHEELHOUSE" ./bind-cpython &&
+    python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WHEELHOUSE"/awaitq-*.whl
 }
 timed "pip wheel ./bind-cpython (release) + install" build_wheel
 python -m awaitq --include >/dev/null
@@ -65,13 +66,16 @@ timed "pytest bind-cpython/tests-sdk (third-party builds, awaitq-sdk example)" r
 packaging() {
   local pkg="$CACHE/pkg"
   rm -rf "$pkg"; mkdir -p "$pkg"
-  maturin sdist -m bind-cpython/Cargo.toml -o "$pkg/sdist"
-  python3 -m venv "$pkg/venv"           # clean: nothing but pip
-  CARGO_TARGET_DIR="$ROOT/target/sdist" "$pkg/venv/bin/python" -m pip wheel -q \
-    --disable-pip-version-check --no-deps -w "$pkg/wheel" "$pkg"/sdist/awaitq-*.tar.gz
-  "$pkg/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$pkg"/wheel/awaitq-*.whl
-  (cd "$pkg" && venv/bin/python -c 'import awaitq, os; h = os.path.join(awaitq.get_include(), "awaitq_aw.h"); assert os.path.isfile(h), h; print("sdist wheel imports; headers at", awaitq.get_include())')
-  twine check --strict "$pkg"/sdist/awaitq-*.tar.gz "$pkg"/wheel/awaitq-*.whl
+  maturin sdist -m bind-cpython/Cargo.toml -o "$pkg/sdist" || return 1
+  python3 -m venv "$pkg/venv" || return 1          # clean: nothing but pip
+  # A from-scratch build in pip's own temporary directory (no shared target dir: the sdist's
+  # files carry fixed timestamps, which a reused target dir could take for unchanged).
+  env -u CARGO_TARGET_DIR "$pkg/venv/bin/python" -m pip wheel -q --disable-pip-version-check \
+    --no-deps -w "$pkg/wheel" "$pkg"/sdist/awaitq-*.tar.gz || return 1
+  "$pkg/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+    "$pkg"/wheel/awaitq-*.whl || return 1
+  (cd "$pkg" && venv/bin/python -c 'import awaitq, awaitq.io, os; h = os.path.join(awaitq.get_include(), "awaitq_aw.h"); assert os.path.isfile(h), h; print("the sdist-built wheel imports; headers at", awaitq.get_include())') || return 1
+  twine check --strict "$pkg"/sdist/awaitq-*.tar.gz "$pkg"/wheel/awaitq-*.whl || return 1
   auditwheel show "$pkg"/wheel/awaitq-*.whl | tee "$pkg/auditwheel.txt"
   grep -q 'platform tag: "manylinux_' "$pkg/auditwheel.txt" || { echo "auditwheel: no manylinux tag" >&2; return 1; }
 }

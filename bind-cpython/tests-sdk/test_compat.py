@@ -149,3 +149,25 @@ def test_pep852_rejects_adding_to_a_finished_object(pyasync):
     assert asyncio.run(aw) == 1
     with pytest.raises(RuntimeError):
         asyncio.run(aw)    # resuming a finished awaitable
+
+
+def test_the_headers_compile_as_cpp(tmp_path):
+    cxx = shutil.which("c++") or shutil.which("g++")
+    assert cxx, "a C++ compiler is needed"
+    src = tmp_path / "use.cpp"
+    src.write_text(
+        "#include <pyawaitable.h>\n#include \"awaitq_pyasync.h\"\n"
+        "static int cb(PyObject *aw, PyObject *v) { return PyAwaitable_SetResult(aw, v); }\n"
+        "PyObject *f(PyObject *coro) {\n"
+        "  PyObject *aw = PyAwaitable_New();\n"
+        "  if (!aw || PyAwaitable_AddAwait(aw, coro, cb, nullptr) < 0) return nullptr;\n"
+        "  PyObject *x; if (PyAwaitable_SaveValues(aw, 1, coro) < 0"
+        " || PyAwaitable_UnpackValues(aw, &x) < 0) return nullptr;\n"
+        "  PyObject *a = PyAsync_New(); if (!a) return nullptr;\n"
+        "  PyAsync_Cancel(a); Py_DECREF(a); return aw;\n}\n"
+    )
+    subprocess.run(
+        [cxx, "-x", "c++", "-std=c++11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
+         "-I", sysconfig.get_paths()["include"], "-I", awaitq.get_include(), str(src)],
+        check=True,
+    )

@@ -120,7 +120,7 @@ static inline int PyAwaitable_SaveValues(PyObject *aw, Py_ssize_t nargs, ...) {
         PyErr_SetString(PyExc_ValueError, "PyAwaitable: nargs must be positive");
         return -1;
     }
-    PyObject **vals = PyMem_Malloc((size_t)nargs * sizeof(PyObject *));
+    PyObject **vals = (PyObject **)PyMem_Malloc((size_t)nargs * sizeof(PyObject *));
     if (vals == NULL) { PyErr_NoMemory(); return -1; }
     va_list ap;
     va_start(ap, nargs);
@@ -188,7 +188,7 @@ static inline int PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t nargs, ...)
         PyErr_SetString(PyExc_ValueError, "PyAwaitable: nargs must be positive");
         return -1;
     }
-    void **vals = PyMem_Malloc((size_t)nargs * sizeof(void *));
+    void **vals = (void **)PyMem_Malloc((size_t)nargs * sizeof(void *));
     if (vals == NULL) { PyErr_NoMemory(); return -1; }
     va_list ap;
     va_start(ap, nargs);
@@ -201,7 +201,7 @@ static inline int PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t nargs, ...)
 
 /* Value `index` into *out; -1 (SystemError) if there are not index + 1 values. */
 static inline int _PyAwaitable_ArbAt(PyObject *aw, Py_ssize_t index, void **out) {
-    void ***outs = PyMem_Calloc((size_t)index + 1, sizeof(void **));
+    void ***outs = (void ***)PyMem_Calloc((size_t)index + 1, sizeof(void **));
     if (outs == NULL) { PyErr_NoMemory(); return -1; }
     outs[index] = out;
     int r = awaitq_aw_unpack_ptr(aw, (size_t)index + 1, (void **const *)outs);

@@ -108,7 +108,7 @@ static inline int PyAsync_SaveValues(PyObject *asyncobj, Py_ssize_t nargs, ...) 
         PyErr_SetString(PyExc_ValueError, "PyAsync_SaveValues: nargs must be positive");
         return -1;
     }
-    PyObject **vals = PyMem_Malloc((size_t)nargs * sizeof(PyObject *));
+    PyObject **vals = (PyObject **)PyMem_Malloc((size_t)nargs * sizeof(PyObject *));
     if (vals == NULL) { PyErr_NoMemory(); return -1; }
     va_list ap;
     va_start(ap, nargs);
@@ -127,7 +127,7 @@ static inline int PyAsync_UnpackValues(PyObject *asyncobj, Py_ssize_t nargs, ...
         PyErr_SetString(PyExc_ValueError, "PyAsync_UnpackValues: nargs must be positive");
         return -1;
     }
-    PyObject ***outs = PyMem_Malloc((size_t)nargs * sizeof(PyObject **));
+    PyObject ***outs = (PyObject ***)PyMem_Malloc((size_t)nargs * sizeof(PyObject **));
     if (outs == NULL) { PyErr_NoMemory(); return -1; }
     va_list ap;
     va_start(ap, nargs);
