@@ -76,14 +76,22 @@ fn framing_from(kind: &str, arg: &Bound<'_, PyAny>, big_endian: bool) -> PyResul
     })
 }
 
+/// A close-on-exec pipe (pipe + fcntl: macOS has no pipe2).
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` is a writable array of two ints, as pipe2 requires.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    // SAFETY: `fds` is a writable array of two ints, as pipe requires.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: pipe2 just returned these two descriptors; nothing else owns them.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    // SAFETY: pipe just returned these two descriptors; nothing else owns them.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in [&r, &w] {
+        // SAFETY: F_SETFD on our own open descriptor.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((r, w))
 }
 
 fn dup(fd: RawFd) -> io::Result<OwnedFd> {

@@ -24,6 +24,8 @@ pub mod channel;
 pub mod cont;
 mod errors;
 mod gil;
+// POSIX only (poll, pipes, fcntl); Windows has no awaitq.io.Reader yet.
+#[cfg(unix)]
 mod io;
 pub mod producer;
 // Without `spin-section` only its tests use the lock.
@@ -65,6 +67,7 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;
+    #[cfg(unix)]
     m.add_class::<io::_Reader>()?;
     m.add("NativeAwaitable", cont::type_object(py)?)?;
     m.add("_cont_testing", cont::testing::module(py)?)?;

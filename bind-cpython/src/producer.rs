@@ -64,6 +64,7 @@ impl Producer {
 
     /// Closes the channel after recording why (errno, message): once drained, the consumer's
     /// receives raise that `OSError` instead of `ChannelClosed`.
+    #[cfg_attr(not(unix), allow(dead_code))] // awaitq.io is POSIX only
     pub(crate) fn close_with_error(&self, error: Option<(i32, String)>) {
         self.shared.close_with_error(error);
     }

@@ -56,6 +56,7 @@ impl Shared {
 
     /// Closes the channel, first recording `error` (if any) for the receives that find it
     /// closed and drained. A later error does not replace the first.
+    #[cfg_attr(not(unix), allow(dead_code))] // awaitq.io is POSIX only
     pub(crate) fn close_with_error(&self, error: Option<(i32, String)>) {
         if let Some(e) = error {
             let mut slot = self

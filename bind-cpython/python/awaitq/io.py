@@ -31,7 +31,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ._awaitq import _Reader
+try:
+    from ._awaitq import _Reader
+except ImportError:  # Windows: the reader thread is POSIX only (poll, pipes)
+    _Reader = None
 
 __all__ = ["Fixed", "LengthPrefixed", "Reader"]
 
@@ -93,6 +96,8 @@ class Reader:
         on_full: Literal["wait", "drop"] = "wait",
         read_size: int = 65536,
     ) -> None:
+        if _Reader is None:
+            raise NotImplementedError("awaitq.io.Reader needs a POSIX system (poll, pipes)")
         fd = _fileno(source)
         if isinstance(framing, Fixed):
             kind, arg, big = "fixed", framing.n, False
