@@ -41,6 +41,7 @@ case "${1:-}" in
     mkdir -p "$(dirname "$HEADER")"
     generate "$HEADER"
     echo "wrote ports/include/awaitq.h"
+    bash "$ROOT/ci/headers.sh"   # the wheel's copy (bind-cpython/python/awaitq/include)
     ;;
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac

@@ -47,7 +47,7 @@ impl Channel {
             .with(py, |buf| match self.shared.ch.try_recv_into(buf) {
                 Ok(frame) => Ok(Some(f(frame.tag, &buf[..frame.len]))),
                 Err(RecvError::Empty) => Ok(None),
-                Err(e) => Err(e.into()),
+                Err(e) => Err(self.shared.recv_failure(e)),
             })
     }
 }

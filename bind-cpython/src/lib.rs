@@ -11,6 +11,7 @@
 //! | [`producer`] | [`Producer`] for Rust threads, `ProducerHandle` and `_C_API` for C |
 //! | `errors` | the one mapping from core errors to Python exceptions |
 //! | `testing` | `spawn_producer`, `Pinger`: native threads for tests and benchmarks |
+//! | `io` | `awaitq.io.Reader`: a native thread reading a descriptor, framing with core |
 //! | [`cont`] | native awaitables that await Python: Rust API, C API, Rust futures |
 //!
 //! Every state decision is the core's (`RecvOp`/`SendOp::resume -> Step`); this crate
@@ -23,6 +24,9 @@ pub mod channel;
 pub mod cont;
 mod errors;
 mod gil;
+// POSIX only (poll, pipes, fcntl); Windows has no awaitq.io.Reader yet.
+#[cfg(unix)]
+mod io;
 pub mod producer;
 // Without `spin-section` only its tests use the lock.
 #[cfg_attr(not(feature = "spin-section"), allow(dead_code))]
@@ -51,6 +55,9 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ChannelClosed", py.get_type::<errors::ChannelClosed>())?;
     m.add("ChannelFull", py.get_type::<errors::ChannelFull>())?;
     m.add("_C_API", producer::c_api_capsule(py)?)?;
+    // The capsule table's version (what `awaitq.h` defines as AWAITQ_CAPI_VERSION).
+    m.add("C_API_VERSION", cont::AWAITQ_CAPI_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DEFAULT_CAPACITY", awaitq_core::DEFAULT_CAPACITY)?;
     m.add("DEFAULT_MAX_FRAME", awaitq_core::DEFAULT_MAX_FRAME)?;
     m.add("MAX_FRAME_LIMIT", awaitq_core::MAX_FRAME_LIMIT)?;
@@ -60,6 +67,8 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;
+    #[cfg(unix)]
+    m.add_class::<io::_Reader>()?;
     m.add("NativeAwaitable", cont::type_object(py)?)?;
     m.add("_cont_testing", cont::testing::module(py)?)?;
     Ok(())

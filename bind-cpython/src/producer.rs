@@ -62,6 +62,13 @@ impl Producer {
         self.shared.ch.close();
     }
 
+    /// Closes the channel after recording why (errno, message): once drained, the consumer's
+    /// receives raise that `OSError` instead of `ChannelClosed`.
+    #[cfg_attr(not(unix), allow(dead_code))] // awaitq.io is POSIX only
+    pub(crate) fn close_with_error(&self, error: Option<(i32, String)>) {
+        self.shared.close_with_error(error);
+    }
+
     /// `true` once the channel is closed (by either side, or by dropping the Python object).
     pub fn is_closed(&self) -> bool {
         self.shared.ch.is_closed()

@@ -28,6 +28,9 @@ pub struct Shared {
     /// Waiters and per-context caches. Locked only by threads attached to Python, never across
     /// a call into Python (which could switch threads and deadlock).
     consumer: Mutex<Consumer>,
+    /// Why a native reader closed the channel (errno, message): once drained, receives raise
+    /// this `OSError` instead of `ChannelClosed` (`awaitq.io.Reader`).
+    close_error: Mutex<Option<(i32, String)>>,
 }
 
 impl Shared {
@@ -42,12 +45,52 @@ impl Shared {
             wake: WakeSlot::default(),
             cache: AwCache::default(),
             consumer: Mutex::default(),
+            close_error: Mutex::default(),
         });
         this.ch.set_wake_hook(Some(WakeHook {
             func: on_wake,
             ctx: &this.wake as *const WakeSlot as usize,
         }));
         Ok(this)
+    }
+
+    /// Closes the channel, first recording `error` (if any) for the receives that find it
+    /// closed and drained. A later error does not replace the first.
+    #[cfg_attr(not(unix), allow(dead_code))] // awaitq.io is POSIX only
+    pub(crate) fn close_with_error(&self, error: Option<(i32, String)>) {
+        if let Some(e) = error {
+            let mut slot = self
+                .close_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            slot.get_or_insert(e);
+        }
+        self.ch.close();
+    }
+
+    /// The failure of a receive: core's `Closed` becomes the recorded close error, if any.
+    pub(crate) fn recv_failure(&self, e: awaitq_core::RecvError) -> Failure {
+        if e == awaitq_core::RecvError::Closed {
+            let slot = self
+                .close_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some((errno, msg)) = &*slot {
+                return Failure::Os(std::io::Error::new(
+                    std::io::Error::from_raw_os_error(*errno).kind(),
+                    format!("[Errno {errno}] {msg}"),
+                ));
+            }
+        }
+        Failure::Recv(e)
+    }
+
+    /// `true` once a close error is recorded.
+    pub(crate) fn has_close_error(&self) -> bool {
+        self.close_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// The consumer state. Never hold the guard across a call into Python.

@@ -25,6 +25,7 @@
 //! | [`wake`] | the wake hook and the protocol's races |
 //! | [`RecvOp`], [`SendOp`], [`Step`] | the awaitable state machine |
 //! | [`cont`]: [`Continuation`], [`Host`], [`ContStep`] | native continuations: awaits chained by native code |
+//! | [`framing`] | byte streams and datagrams into frames (line, SLIP, COBS, fixed, length-prefixed) |
 //! | [`Stats`], errors | counters and every failure |
 //! | [`Message`], [`Piece`] | every error's message, once, renderable without `core::fmt` |
 #![cfg_attr(not(any(test, loom)), no_std)]
@@ -36,6 +37,7 @@ mod channel;
 mod config;
 pub mod cont;
 mod error;
+pub mod framing;
 mod message;
 mod op;
 mod state;

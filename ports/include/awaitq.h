@@ -19,6 +19,15 @@
 #define AWAITQ_API_VERSION 1
 
 /**
+ * Version of the table that CPython's `awaitq._C_API` capsule points to (`awaitq_capi_t`,
+ * declared in `awaitq_aw.h`), held in its first field, `producer.version`. 1: the producer
+ * functions; 2: + the native-awaitable functions. Append only: a new group of functions goes
+ * after the last group and bumps this number; the groups before it never change layout, so
+ * C code built against version N checks `producer.version >= N`.
+ */
+#define AWAITQ_CAPI_VERSION 2
+
+/**
  * Result of the C functions. Zero is success; every failure is its own value.
  */
 typedef enum awaitq_status_t {

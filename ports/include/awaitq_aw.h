@@ -74,8 +74,9 @@ typedef int (*awaitq_aw_error_cb)(awaitq_obj_t aw, awaitq_obj_t exc);
 /* Deferred decision: runs when the queue reaches it; awaits it adds run next. 0 / -1. */
 typedef int (*awaitq_aw_defer_cb)(awaitq_obj_t aw);
 
-/* Version of the capsule table that has the functions below. */
-#define AWAITQ_CAPI_VERSION 2
+/* The capsule table version that added the functions below. The table's current version,
+ * AWAITQ_CAPI_VERSION, is in awaitq.h (generated from core/capi, as the Rust side uses it). */
+#define AWAITQ_AW_CAPI_VERSION 2
 
 #ifndef AWAITQ_MICROPYTHON
 
@@ -97,9 +98,11 @@ typedef struct awaitq_aw_api_t {
     int (*check)(awaitq_obj_t);
 } awaitq_aw_api_t;
 
+/* What the capsule points to. Append only: a later group of functions goes after `aw` and
+ * bumps AWAITQ_CAPI_VERSION; check producer.version >= the version that added a group. */
 typedef struct awaitq_capi_t {
-    awaitq_producer_api_t producer; /* producer.version >= AWAITQ_CAPI_VERSION */
-    awaitq_aw_api_t aw;
+    awaitq_producer_api_t producer; /* producer.version == AWAITQ_CAPI_VERSION of the runtime */
+    awaitq_aw_api_t aw;             /* since version 2 (AWAITQ_AW_CAPI_VERSION) */
 } awaitq_capi_t;
 
 /* The table, per translation unit. An extension split over several C files defines
@@ -121,10 +124,10 @@ static inline int awaitq_aw_import(void) {
     if (api == NULL) {
         return -1;
     }
-    if (api->producer.version < AWAITQ_CAPI_VERSION) {
+    if (api->producer.version < AWAITQ_AW_CAPI_VERSION) {
         PyErr_Format(PyExc_ImportError,
                      "awaitq._C_API is version %u; native awaitables need version %d",
-                     (unsigned)api->producer.version, AWAITQ_CAPI_VERSION);
+                     (unsigned)api->producer.version, AWAITQ_AW_CAPI_VERSION);
         return -1;
     }
     awaitq_aw_capi = api;
@@ -132,9 +135,17 @@ static inline int awaitq_aw_import(void) {
 }
 #define AWAITQ_AW_FN(field, symbol) (awaitq_aw_capi->aw.field)
 
+/* awaitq_aw_import() unless done already in this translation unit (the compatibility
+ * headers call it on first use, so their users need no init call). 0, or -1 with an
+ * exception. Hold the GIL. */
+static inline int awaitq_aw_ensure(void) {
+    return awaitq_aw_capi != NULL ? 0 : awaitq_aw_import();
+}
+
 #else /* AWAITQ_MICROPYTHON: linked from the user module */
 
 static inline int awaitq_aw_import(void) { return 0; }
+static inline int awaitq_aw_ensure(void) { return 0; }
 awaitq_obj_t awaitq_mp_aw_new(void);
 int awaitq_mp_aw_add_await(awaitq_obj_t, awaitq_obj_t, awaitq_aw_result_cb, awaitq_aw_error_cb);
 int awaitq_mp_aw_defer_await(awaitq_obj_t, awaitq_aw_defer_cb);

@@ -10,6 +10,7 @@ import atexit as _atexit
 import os as _os
 
 from ._awaitq import (
+    C_API_VERSION,
     DEFAULT_CAPACITY,
     DEFAULT_MAX_FRAME,
     MAX_FRAME_LIMIT,
@@ -22,10 +23,21 @@ from ._awaitq import (
     ProducerHandle,
     WaitHandle,
     _C_API,
+    __version__,
 )
 from ._awaitq import _after_fork_in_child, _at_exit
 
-from . import testing
+from . import io, testing
+
+
+
+def get_include() -> str:
+    """The directory of awaitq's C headers (``awaitq.h``, ``awaitq_aw.h``, ``pyawaitable.h``,
+    ``awaitq_pyasync.h``), for extensions built against awaitq: ``include_dirs=[awaitq.get_include()]``
+    in setuptools, ``python -m awaitq --include`` elsewhere. The headers only declare the
+    ``awaitq._C_API`` capsule's table: nothing to link."""
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
+
 
 # A forked child must not share the parent's wake-up descriptors.
 if hasattr(_os, "register_at_fork"):
@@ -35,6 +47,7 @@ _atexit.register(_at_exit)
 
 __all__ = [
     "Awaitable",
+    "C_API_VERSION",
     "Channel",
     "ChannelClosed",
     "ChannelFull",
@@ -45,5 +58,7 @@ __all__ = [
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
+    "get_include",
+    "io",
     "testing",
 ]

@@ -5,10 +5,12 @@ from typing import Any, Final, Generic, TypeVar, final
 
 from _typeshed import ReadableBuffer, WriteableBuffer
 
+from . import io as io
 from . import testing as testing
 
 __all__ = [
     "Awaitable",
+    "C_API_VERSION",
     "Channel",
     "ChannelClosed",
     "ChannelFull",
@@ -19,6 +21,8 @@ __all__ = [
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
+    "get_include",
+    "io",
     "testing",
 ]
 
@@ -27,6 +31,11 @@ _T_co = TypeVar("_T_co", covariant=True)
 DEFAULT_CAPACITY: Final[int]
 DEFAULT_MAX_FRAME: Final[int]
 MAX_FRAME_LIMIT: Final[int]
+# The version of the capsule's table (AWAITQ_CAPI_VERSION in awaitq.h).
+C_API_VERSION: Final[int]
+__version__: Final[str]
+
+def get_include() -> str: ...
 # A PyCapsule named "awaitq._C_API" holding the producer function table (ports/include/awaitq.h).
 _C_API: object
 

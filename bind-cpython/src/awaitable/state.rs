@@ -208,13 +208,20 @@ impl Inner {
                 op.resume(ch, Resume::Send, dest)
             });
             aw.arg.set(Some(buf));
-            return Ok(match r.map(|step| ready(step, Failure::Recv)) {
-                Ok(Ok(frame)) => Step::Ready(frame.len.into_pyobject(py)?.into_any().unbind()),
-                Ok(Err(step)) => step,
-                Err(f) => Step::Failed(f),
-            });
+            let shared = &self.shared;
+            return Ok(
+                match r.map(|step| ready(step, |e| shared.recv_failure(e))) {
+                    Ok(Ok(frame)) => Step::Ready(frame.len.into_pyobject(py)?.into_any().unbind()),
+                    Ok(Err(step)) => step,
+                    Err(f) => Step::Failed(f),
+                },
+            );
         }
         let frame = match op.resume(ch, Resume::Send, &mut self.scratch) {
+            // Closed by a native reader's error: raised, even from `async for`.
+            Step::Failed(e @ RecvError::Closed) if self.shared.has_close_error() => {
+                return Ok(Step::Failed(self.shared.recv_failure(e)));
+            }
             Step::Failed(RecvError::Closed) if matches!(self.kind, Kind::Next) => {
                 return Ok(Step::Failed(Failure::EndOfStream));
             }

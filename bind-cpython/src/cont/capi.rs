@@ -22,8 +22,9 @@ use super::obj::{Exc, Obj};
 use super::object::{self, ContObject, Kind};
 use super::{slots, with};
 
-/// The version of [`awaitq_capi_t`]: 2 added [`awaitq_aw_api_t`].
-pub const AWAITQ_CAPI_VERSION: u32 = 2;
+/// The version of [`awaitq_capi_t`]: 2 added [`awaitq_aw_api_t`]. Defined once, in
+/// `awaitq-capi`, so `awaitq.h` (generated from it) states the same number as the capsule.
+pub const AWAITQ_CAPI_VERSION: u32 = awaitq_capi::AWAITQ_CAPI_VERSION;
 
 /// A C object pointer, as the table's functions take and return them.
 type PyPtr = *mut ffi::PyObject;

@@ -32,3 +32,15 @@ def main() -> None:
         print(asyncio.run(consume(ch)))
     except awaitq.ChannelClosed as e:
         print(e)
+
+
+def sdk_and_io(fd: int) -> None:
+    include: str = awaitq.get_include()
+    version: int = awaitq.C_API_VERSION
+    ch = awaitq.Channel(capacity=16, max_frame=8)
+    with awaitq.io.Reader(fd, ch, "line", delimiter=b"\r\n", on_full="drop") as reader:
+        err: OSError | None = reader.error
+        counts: dict[str, int] = reader.stats()
+        print(include, version, err, counts, reader.running, reader.eof)
+    awaitq.io.Reader(fd, ch, awaitq.io.Fixed(4)).close()
+    awaitq.io.Reader(fd, ch, awaitq.io.LengthPrefixed(2, "little")).close()

@@ -213,6 +213,13 @@ pub struct awaitq_producer_api_t {
 /// Version of [`awaitq_producer_api_t`].
 pub const AWAITQ_API_VERSION: u32 = 1;
 
+/// Version of the table that CPython's `awaitq._C_API` capsule points to (`awaitq_capi_t`,
+/// declared in `awaitq_aw.h`), held in its first field, `producer.version`. 1: the producer
+/// functions; 2: + the native-awaitable functions. Append only: a new group of functions goes
+/// after the last group and bumps this number; the groups before it never change layout, so
+/// C code built against version N checks `producer.version >= N`.
+pub const AWAITQ_CAPI_VERSION: u32 = 2;
+
 /// The producer function table.
 pub static PRODUCER_API: awaitq_producer_api_t = awaitq_producer_api_t {
     version: AWAITQ_API_VERSION,
