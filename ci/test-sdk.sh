@@ -3,8 +3,8 @@
 # - the wheel's headers match ports/include; the wheel is built and installed as a user would;
 # - third-party C extensions (setuptools, meson-python) build in isolation against that wheel
 #   (`awaitq` as a build requirement, from a local wheelhouse only) and run;
-# - the awaitq-sdk crate (sdk/): fmt, clippy, unit and doc tests, `cargo package`, and its
-#   maturin example extension (sdk/example) built into the wheelhouse and run under asyncio;
+# - the awaitq-sdk crate (bind-cpython/sdk/): fmt, clippy, unit and doc tests, `cargo package`, and its
+#   maturin example extension (bind-cpython/sdk/example) built into the wheelhouse and run under asyncio;
 # - packaging: `maturin sdist`, a wheel built from that sdist by pip in a clean venv (and
 #   imported there), `twine check --strict` (the PyPI description renders), `auditwheel show`
 #   reports a manylinux tag.
@@ -37,7 +37,7 @@ timed "build requirements into the wheelhouse" \
 # awaitq-sdk: its own workspace and lock file (published alone), its own target directory.
 SDK_TARGET="$ROOT/target/sdk"
 (
-  cd sdk
+  cd bind-cpython/sdk
   export CARGO_TARGET_DIR="$SDK_TARGET"
   timed "awaitq-sdk: cargo fmt --check" cargo fmt --all --check
   timed "awaitq-sdk: clippy -D warnings" cargo clippy -q --all-targets -- -D warnings
@@ -46,7 +46,7 @@ SDK_TARGET="$ROOT/target/sdk"
   # dev-dependency is stripped): what a crates.io user would get.
   timed "awaitq-sdk: cargo package" cargo package -q -p awaitq-sdk --allow-dirty
   rm -f "$WHEELHOUSE"/awaitq_sdk_example-*.whl
-  timed "sdk/example: maturin build (release)" \
+  timed "bind-cpython/sdk/example: maturin build (release)" \
     maturin build -q --release -m example/Cargo.toml -o "$WHEELHOUSE"
 )
 

@@ -1,4 +1,4 @@
-"""The awaitq-sdk crate from another PyO3 extension (sdk/example, a maturin project that
+"""The awaitq-sdk crate from another PyO3 extension (bind-cpython/sdk/example, a maturin project that
 never links awaitq): a Rust thread pushes through the capsule while asyncio consumes, a
 NativeAwaitable with Rust callbacks, and a Rust async block woken from another thread."""
 
@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 def ex(wheelhouse, tmp_path_factory):
     # A wheel built by ci/test-sdk.sh (maturin, release) into the wheelhouse.
     wheels = list(wheelhouse.glob("awaitq_sdk_example-*.whl"))
-    assert len(wheels) == 1, "ci/test-sdk.sh builds sdk/example into the wheelhouse"
+    assert len(wheels) == 1, "ci/test-sdk.sh builds bind-cpython/sdk/example into the wheelhouse"
     site = tmp_path_factory.mktemp("sdk-example")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",

@@ -57,7 +57,7 @@
 //! added it ([`ffi`]): producers need version 1, native awaitables version 2.
 //! [`capi_version`] reports what the installed awaitq offers.
 //!
-//! `sdk/example` in the awaitq repository is a maturin extension built on this crate, with
+//! `bind-cpython/sdk/example` in the awaitq repository is a maturin extension built on this crate, with
 //! tests that run it under asyncio.
 #![deny(missing_docs)]
 
