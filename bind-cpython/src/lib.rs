@@ -42,6 +42,7 @@ use pyo3::prelude::*;
 fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Channel>()?;
+    channel::install_recv(py)?;
     m.add_class::<ProducerHandle>()?;
     m.add_class::<wake::park::WaitHandle>()?;
     m.add_class::<wake::loops::LoopWaker>()?;

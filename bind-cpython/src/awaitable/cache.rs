@@ -48,7 +48,7 @@ impl AwCache {
             let aw = unsafe { &*obj.as_ptr().cast::<AwaitObject>() };
             // `Running` guards against a re-entrant call from a finalizer run by the reset.
             if let Ok(mut run) = Running::enter(aw) {
-                run.inner().reset(aw, kind);
+                run.inner().reset(py, aw, kind);
                 aw.arg.set(arg);
                 return Ok(obj);
             }

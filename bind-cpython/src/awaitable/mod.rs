@@ -17,7 +17,7 @@
 pub(crate) mod cache;
 mod slots;
 
-pub(crate) use slots::type_object;
+pub(crate) use slots::{trampoline, type_object};
 mod state;
 
 use std::cell::{Cell, UnsafeCell};

@@ -88,29 +88,29 @@ impl Inner {
 
     /// Starts a new operation in this finished awaitable (the cache only holds finished
     /// ones, so there is normally nothing to close first).
-    pub(crate) fn reset(&mut self, aw: &AwaitObject, kind: Kind) {
+    pub(crate) fn reset(&mut self, py: Python<'_>, aw: &AwaitObject, kind: Kind) {
         if self.ctx.is_some() || !self.op.finished() {
-            self.abandon(aw);
+            self.abandon(py, aw);
         }
         self.op = Op::for_kind(&kind);
         self.kind = kind;
     }
 
     /// Ends whatever is in flight without consuming anything (`close()` semantics).
-    pub(crate) fn abandon(&mut self, aw: &AwaitObject) {
+    pub(crate) fn abandon(&mut self, py: Python<'_>, aw: &AwaitObject) {
         self.resume(Resume::Close);
-        self.finish(aw);
+        self.finish(py, aw);
     }
 
     /// Deregisters, drops the future and the argument. Every outcome but `Pending` ends here.
-    fn finish(&mut self, aw: &AwaitObject) {
-        park::leave(&self.shared, &aw.fut, &mut self.ctx);
-        drop(aw.arg.take());
+    fn finish(&mut self, py: Python<'_>, aw: &AwaitObject) {
+        park::leave(py, &self.shared, &aw.fut, &mut self.ctx);
+        park::drop_now(py, aw.arg.take());
     }
 
     /// `finish`, then offer the object for reuse (not on the dealloc or reset paths).
     fn complete(&mut self, py: Python<'_>, aw: &AwaitObject) {
-        self.finish(aw);
+        self.finish(py, aw);
         self.shared.cache.offer(py, aw);
     }
 
@@ -127,7 +127,7 @@ impl Inner {
     pub(crate) fn send(&mut self, py: Python<'_>, aw: &AwaitObject) -> PyResult<Out> {
         if self.ctx.is_some() {
             park::check_driver(py, &aw.fut)?;
-            park::resumed(&self.shared, &aw.fut, self.ctx);
+            park::resumed(py, &self.shared, &aw.fut, self.ctx);
         }
         loop {
             let step = self.attempt(py, aw);

@@ -38,6 +38,13 @@ impl FutSlot {
         self.0.take()
     }
 
+    /// Drops the future now. Slots run attached but outside PyO3's own trampolines, where
+    /// dropping a `Py` would only queue the decref in PyO3's pool until some later PyO3 call:
+    /// a future released late keeps its task alive through a garbage collection.
+    pub(crate) fn clear(&self, py: Python<'_>) {
+        drop_now(py, self.0.take());
+    }
+
     fn set(&self, fut: Py<PyAny>) -> Option<Py<PyAny>> {
         self.0.replace(Some(fut))
     }
@@ -49,6 +56,12 @@ impl FutSlot {
         self.0.set(fut);
         p
     }
+}
+
+/// Drops a reference at once (a `Bound`'s drop decrefs; a `Py`'s may be deferred, see
+/// [`FutSlot::clear`]).
+pub(crate) fn drop_now(py: Python<'_>, obj: Option<Py<PyAny>>) {
+    drop(obj.map(|o| o.into_bound(py)));
 }
 
 /// A parked awaitable, as the channel sees it.
@@ -175,7 +188,7 @@ pub(crate) fn park(
         Some(lp) => {
             let fut = lp.call_method0(intern!(py, "create_future"))?;
             fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
-            drop(slot.set(fut.clone().unbind()));
+            drop_now(py, slot.set(fut.clone().unbind()));
             fut.unbind()
         }
         None => own_wait(py, shared)?.0.into_any(),
@@ -252,7 +265,7 @@ pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
         .bind(py)
         .call_method0(intern!(py, "done"))?
         .is_truthy()?;
-    drop(slot.set(fut));
+    drop_now(py, slot.set(fut));
     if pending {
         return Err(Failure::SharedAwaitable.into());
     }
@@ -261,8 +274,8 @@ pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
 
 /// Resuming a parked awaitable (it will attempt again): forget its future; outside a loop,
 /// consume the descriptor's signal so `select()` does not spin.
-pub(crate) fn resumed(shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
-    drop(slot.take());
+pub(crate) fn resumed(py: Python<'_>, shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
+    slot.clear(py);
     if ctx == Some(NO_LOOP) {
         let waker = shared.consumer().own.as_ref().map(|o| Arc::clone(&o.waker));
         if let Some(w) = waker {
@@ -272,12 +285,12 @@ pub(crate) fn resumed(shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
 }
 
 /// The awaitable finished (or died): deregister it and drop its future.
-pub(crate) fn leave(shared: &Shared, slot: &FutSlot, ctx: &mut Option<u64>) {
+pub(crate) fn leave(py: Python<'_>, shared: &Shared, slot: &FutSlot, ctx: &mut Option<u64>) {
     if ctx.take().is_some() {
         let me = NonNull::from(slot);
         shared.consumer().waiters.retain(|w| w.slot != me);
     }
-    drop(slot.take());
+    slot.clear(py);
 }
 
 /// The reader callback of context `ctx` found this channel's node: complete the futures of
