@@ -58,6 +58,9 @@ ft_clippy() {
   PYO3_CONFIG_FILE=$ft_config CARGO_TARGET_DIR=$ROOT/target/ft314 \
     cargo clippy -q -p awaitq-cpython --all-targets --no-default-features --features spin-section \
     -- -D warnings
+  # The crate's own build script must have switched its free-threaded code on (build.rs).
+  grep -qx 'cargo:rustc-cfg=Py_GIL_DISABLED' "$ROOT"/target/ft314/debug/build/awaitq-cpython-*/output ||
+    { echo "cfg(Py_GIL_DISABLED) was not set for awaitq-cpython" >&2; return 1; }
 }
 timed "clippy for a free-threaded 3.14 (PYO3_CONFIG_FILE, Py_GIL_DISABLED)" ft_clippy || failed+=("clippy-3.14t")
 

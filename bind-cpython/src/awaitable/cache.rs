@@ -11,7 +11,7 @@ use pyo3::{ffi, Py};
 
 use super::state::{Inner, Kind};
 use super::{slots, AwaitObject, Running};
-use crate::gil::GilCell;
+use crate::gil::{drop_now, GilCell};
 use crate::shared::Shared;
 
 #[derive(Default)]
@@ -49,7 +49,7 @@ impl AwCache {
             // `Running` guards against a re-entrant call from a finalizer run by the reset.
             if let Ok(mut run) = Running::enter(aw) {
                 run.inner().reset(py, aw, kind);
-                aw.arg.set(arg);
+                drop_now(py, aw.arg.replace(arg));
                 return Ok(obj);
             }
         }

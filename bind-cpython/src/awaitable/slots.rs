@@ -15,7 +15,8 @@ use pyo3::Py;
 
 use super::state::{Inner, Out};
 use super::AwaitObject;
-use crate::wake::park::{drop_now, FutSlot};
+use crate::gil::{drop_now, ObjSlot, RunFlag};
+use crate::wake::park::FutSlot;
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
@@ -98,8 +99,8 @@ pub(crate) fn alloc(py: Python<'_>, inner: Inner, arg: Option<Py<PyAny>>) -> PyR
     // each field is written without dropping the zeroes.
     unsafe {
         ptr::addr_of_mut!((*aw).fut).write(FutSlot::default());
-        ptr::addr_of_mut!((*aw).arg).write(std::cell::Cell::new(arg));
-        ptr::addr_of_mut!((*aw).running).write(std::cell::Cell::new(false));
+        ptr::addr_of_mut!((*aw).arg).write(ObjSlot::new(arg));
+        ptr::addr_of_mut!((*aw).running).write(RunFlag::default());
         ptr::addr_of_mut!((*aw).inner).write(std::cell::UnsafeCell::new(inner));
         Ok(Bound::from_owned_ptr(py, obj).unbind())
     }
@@ -289,7 +290,7 @@ unsafe extern "C" fn traverse(
     // SAFETY: called by the GC with a live instance; only the cells are read, never `inner`.
     unsafe {
         let aw = this(obj);
-        for p in [aw.fut.peek(), peek(&aw.arg)] {
+        for p in [aw.fut.peek(), aw.arg.peek()] {
             if !p.is_null() {
                 let r = visit(p, arg);
                 if r != 0 {
@@ -299,14 +300,6 @@ unsafe extern "C" fn traverse(
         }
         0
     }
-}
-
-/// The pointer in a cell, without taking it.
-fn peek(cell: &std::cell::Cell<Option<Py<PyAny>>>) -> *mut ffi::PyObject {
-    let v = cell.take();
-    let p = v.as_ref().map_or(ptr::null_mut(), |o| o.as_ptr());
-    cell.set(v);
-    p
 }
 
 unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
@@ -326,7 +319,7 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
         let aw = obj.cast::<AwaitObject>();
         trampoline((), |py| {
             // A driver dropped us mid-wait (no close()): unpark so the channel is not left busy.
-            if !(*aw).running.get() {
+            if !(*aw).running.is_set() {
                 (*(*aw).inner.get()).abandon(py, &*aw);
             }
             Ok(())

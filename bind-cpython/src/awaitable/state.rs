@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use super::AwaitObject;
 use crate::buffer;
 use crate::errors::Failure;
+use crate::gil::drop_now;
 use crate::shared::Shared;
 use crate::wake::park::{self, Parked};
 
@@ -105,7 +106,7 @@ impl Inner {
     /// Deregisters, drops the future and the argument. Every outcome but `Pending` ends here.
     fn finish(&mut self, py: Python<'_>, aw: &AwaitObject) {
         park::leave(py, &self.shared, &aw.fut, &mut self.ctx);
-        park::drop_now(py, aw.arg.take());
+        drop_now(py, aw.arg.take());
     }
 
     /// `finish`, then offer the object for reuse (not on the dealloc or reset paths).
@@ -196,7 +197,7 @@ impl Inner {
             let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
                 op.resume(ch, Resume::Send, dest)
             });
-            aw.arg.set(Some(buf));
+            drop_now(py, aw.arg.replace(Some(buf)));
             return Ok(match r.map(|step| ready(step, Failure::Recv)) {
                 Ok(Ok(frame)) => Step::Ready(frame.len.into_pyobject(py)?.into_any().unbind()),
                 Ok(Err(step)) => step,

@@ -13,7 +13,6 @@
 //! has one target. A receiver parked from loop A while a receive starts on loop B is the
 //! core's `Busy`; a *sender* parking from another context gets [`Failure::ForeignLoop`].
 
-use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -23,15 +22,19 @@ use pyo3::{intern, Py};
 use super::loops::{self, LoopRef};
 use super::waker::{Node, Waker};
 use crate::errors::Failure;
+pub(crate) use crate::gil::drop_now;
+use crate::gil::ObjSlot;
 use crate::shared::Shared;
 
 /// The context id of waits outside any event loop.
 pub(crate) const NO_LOOP: u64 = 0;
 
 /// Where a parked awaitable keeps the future it yielded (inside the awaitable object, so the
-/// garbage collector sees the reference). Touched only by threads attached to Python.
+/// garbage collector sees the reference). Touched only by threads attached to Python: the
+/// awaitable's own steps and the reader callback of its loop ([`wake_waiters`]), which may be
+/// another thread's free-threaded ([`ObjSlot`] is a mutex there).
 #[derive(Default)]
-pub(crate) struct FutSlot(Cell<Option<Py<PyAny>>>);
+pub(crate) struct FutSlot(ObjSlot);
 
 impl FutSlot {
     pub(crate) fn take(&self) -> Option<Py<PyAny>> {
@@ -51,17 +54,8 @@ impl FutSlot {
 
     /// The future's pointer, left in place (for `tp_traverse`).
     pub(crate) fn peek(&self) -> *mut pyo3::ffi::PyObject {
-        let fut = self.0.take();
-        let p = fut.as_ref().map_or(std::ptr::null_mut(), |f| f.as_ptr());
-        self.0.set(fut);
-        p
+        self.0.peek()
     }
-}
-
-/// Drops a reference at once (a `Bound`'s drop decrefs; a `Py`'s may be deferred, see
-/// [`FutSlot::clear`]).
-pub(crate) fn drop_now(py: Python<'_>, obj: Option<Py<PyAny>>) {
-    drop(obj.map(|o| o.into_bound(py)));
 }
 
 /// A parked awaitable, as the channel sees it.
@@ -70,7 +64,8 @@ struct Waiter {
     slot: NonNull<FutSlot>,
 }
 
-// SAFETY: `slot` is only dereferenced by threads attached to Python (so one at a time), and
+// SAFETY: `slot` is only dereferenced by threads attached to Python, under the consumer lock
+// (a `FutSlot` is safe to take from another thread: `ObjSlot`), and
 // the awaitable that owns it removes this entry (`leave`) before it finishes or dies.
 unsafe impl Send for Waiter {}
 
