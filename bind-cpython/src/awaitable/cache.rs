@@ -57,6 +57,7 @@ impl AwCache {
     }
 
     /// A finished awaitable offers itself for reuse (kept if the cache is empty).
+    #[inline]
     pub(crate) fn offer(&self, py: Python<'_>, aw: &AwaitObject) {
         let obj = (aw as *const AwaitObject)
             .cast_mut()

@@ -104,9 +104,16 @@ impl Inner {
     }
 
     /// Deregisters, drops the future and the argument. Every outcome but `Pending` ends here.
+    /// Only a parked awaitable (`ctx` set) has a future, only `recv_into` an argument: the
+    /// ready path of the other kinds skips both.
+    #[inline]
     fn finish(&mut self, py: Python<'_>, aw: &AwaitObject) {
-        park::leave(py, &self.shared, &aw.fut, &mut self.ctx);
-        drop_now(py, aw.arg.take());
+        if self.ctx.is_some() {
+            park::leave(py, &self.shared, &aw.fut, &mut self.ctx);
+        }
+        if matches!(self.kind, Kind::Into) {
+            drop_now(py, aw.arg.take());
+        }
     }
 
     /// `finish`, then offer the object for reuse (not on the dealloc or reset paths).
