@@ -73,9 +73,10 @@ if [ -n "${AWAITQ_FT_PYTHON:-}" ]; then
     # A free-threaded interpreter cannot load an abi3 wheel: a version-specific one for it.
     (cd bind-cpython && maturin build -q --release -i "$AWAITQ_FT_PYTHON" -o "$W/wheel-ft")
     "$ftv/bin/python" -m pip install -q pytest pytest-timeout uvloop "$W/wheel-ft"/*.whl
-    # PYTHON_GIL=0: the GIL stays off even if some module asks for it (the test would then
-    # still run; awaitq itself must not ask, checked first).
-    PYTHON_GIL=0 "$ftv/bin/python" -c 'import sys, awaitq; assert not sys._is_gil_enabled(), "GIL on"'
+    # awaitq declares gil_used = false: importing it must leave the GIL off (checked without
+    # PYTHON_GIL, which would force it off). The suite then runs with PYTHON_GIL=0, so a test
+    # dependency that asks for the GIL (uvloop, pytest plugins) cannot switch it back on.
+    "$ftv/bin/python" -c 'import sys, awaitq; assert not sys._is_gil_enabled(), "importing awaitq enabled the GIL"'
     PYTHON_GIL=0 run_suite free-threaded "$ftv/bin/python"
   }
   timed "pytest on $AWAITQ_FT_PYTHON (free-threaded, PYTHON_GIL=0)" ft_run || failed+=("free-threaded")
