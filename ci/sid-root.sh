@@ -40,10 +40,14 @@ command -v debootstrap >/dev/null || {
 MIRROR=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$SYSTEM_SOURCES")
 [[ -n $MIRROR ]] || { log "no mirror in $SYSTEM_SOURCES"; exit 1; }
 
-# Unmount anything a previous, interrupted run left mounted before deleting.
+# Unmount anything a previous, interrupted run left mounted before deleting (the tests mount
+# /proc and bind /dev), and never delete through a mount that is still there.
 for m in proc dev/pts dev; do
   mountpoint -q "$SID_ROOT/$m" 2>/dev/null && umount -l "$SID_ROOT/$m"
 done
+if awk -v r="$SID_ROOT/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+  log "something is still mounted under $SID_ROOT; not deleting it"; exit 1
+fi
 # A finished debootstrap of today is kept when only the package step failed (resumable).
 if [[ ! -f $SID_ROOT/.awaitq-debootstrap || -n $(find "$SID_ROOT/.awaitq-debootstrap" -mtime +"$MAX_AGE") ]]; then
   rm -rf "$SID_ROOT"
