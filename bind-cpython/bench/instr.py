@@ -10,10 +10,11 @@ same warm-up, the same set-up, the same imports); the difference over N is the c
 iteration, loop included. Usage (ci/bench-cont.sh installs what the native-awaitable cases
 need; the channel cases need only awaitq):
 
-    python bench/instr.py [--n 20000] [--only channel|cont]
+    python bench/instr.py [--n 20000] [--only channel|cont] [--json FILE]
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -140,6 +141,8 @@ async def loop(n):
 }
 
 LOOP = "(baseline) the loop alone"
+READY = "await ch.recv()  (a frame already queued)"
+FLOOR = "floor: C awaitable returning new bytes"
 C_CALL = "(baseline) call a C function (METH_O) returning its argument"
 RUST_CALL = "(baseline) call a PyO3 #[pyfunction] returning its argument"
 # (label, ours, theirs, baseline): the ratio of the whole iteration, and of what is left
@@ -183,10 +186,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--only", choices=sorted(CASES))
+    ap.add_argument("--json", help="also write the counts to this file (bench/table.py)")
     a = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed (apt-get install valgrind)")
     groups = [a.only] if a.only else list(CASES)
+    everything = {"python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="awaitq-instr-") as d:
         for g in groups:
             per = {}
@@ -195,6 +200,7 @@ def main():
                 with open(script, "w") as f:
                     f.write(PRELUDE % {"here": HERE} + body + "\ndrive(loop(1000))\ndrive(loop(N))\n")
                 per[name] = (instructions(script, a.n) - instructions(script, 0)) / a.n
+            everything[g] = per
             print("%s: instructions per loop iteration (callgrind, N=%d, loop included)" % (g, a.n))
             for name, v in per.items():
                 print("  %-52s %7.0f" % (name, v))
@@ -204,6 +210,13 @@ def main():
                 whole = per[ours] / per[theirs]
                 own = (per[ours] - per[base]) / (per[theirs] - per[base])
                 print("  %-68s %6.2f %9.2f" % (label, whole, own))
+            if g == "channel":
+                r = per[READY] / per[FLOOR]
+                print("  %-68s %6.2f  target <= 1.3  %s"
+                      % ("ready await vs the floor", r, "met" if r <= 1.3 else "MISSED"))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(everything, f)
 
 
 if __name__ == "__main__":

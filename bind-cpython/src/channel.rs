@@ -5,7 +5,7 @@ use std::sync::Arc;
 use awaitq_core::{Config, Overflow, RecvError, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
-use pyo3::Py;
+use pyo3::{ffi, Py};
 
 use crate::args;
 use crate::awaitable::cache::AwCache;
@@ -81,11 +81,6 @@ impl Channel {
             scratch: GilCell::new(vec![0; shared.config.max_frame].into_boxed_slice()),
             shared,
         })
-    }
-
-    /// `await ch.recv()` -> the next payload (`bytes`).
-    fn recv(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.awaitable(py, Kind::Recv, None)
     }
 
     /// `await ch.recv_tagged()` -> `(tag, payload)`.
@@ -201,6 +196,46 @@ impl Channel {
             }
         )
     }
+}
+
+/// `Channel.recv`, the hottest call of the binding (`await ch.recv()` on a queued frame), is a
+/// plain `METH_NOARGS` C method installed on the class by [`install_recv`] rather than a
+/// `#[pymethods]` entry: PyO3's method trampoline (its attach guard, thread-local counters and
+/// argument extraction) cost as much as the rest of a ready receive's binding work.
+unsafe extern "C" fn recv_noargs(
+    slf: *mut ffi::PyObject,
+    _unused: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: a method descriptor of the Channel type calls us attached, with `slf` a live
+    // instance of that type (the descriptor checks it; Channel cannot be subclassed).
+    unsafe {
+        crate::awaitable::trampoline(std::ptr::null_mut(), |py| {
+            let ch = Bound::ref_from_ptr(py, &slf).cast_unchecked::<Channel>();
+            Ok(ch.get().awaitable(py, Kind::Recv, None)?.into_ptr())
+        })
+    }
+}
+
+/// Adds `recv` to the `Channel` class (module initialisation).
+pub(crate) fn install_recv(py: Python<'_>) -> PyResult<()> {
+    // The type keeps a pointer to its method definition: it must live as long as the process.
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"recv".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: recv_noargs,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"recv($self, /)\n--\n\n`await ch.recv()` -> the next payload (`bytes`).".as_ptr(),
+    }));
+    let tp = py.get_type::<Channel>();
+    // SAFETY: attached; a valid, 'static method definition for our own type object.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(tp.as_ptr().cast::<ffi::PyTypeObject>(), def),
+        )
+    }?;
+    tp.setattr("recv", descr)
 }
 
 impl Drop for Channel {

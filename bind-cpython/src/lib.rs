@@ -42,10 +42,15 @@ pub use shared::Shared;
 use pyo3::prelude::*;
 
 /// The extension module; `python/awaitq/__init__.py` re-exports it as `awaitq`.
-#[pymodule(gil_used = true)]
+///
+/// `gil_used = false`: free-threaded CPython may keep the GIL off when it imports us. Nothing
+/// of the binding relies on the GIL for its safety there (src/gil.rs; per type: the README's
+/// "Threads" section); with the GIL the flag means nothing.
+#[pymodule(gil_used = false)]
 fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<Channel>()?;
+    channel::install_recv(py)?;
     m.add_class::<ProducerHandle>()?;
     m.add_class::<wake::park::WaitHandle>()?;
     m.add_class::<wake::loops::LoopWaker>()?;

@@ -11,7 +11,7 @@ use pyo3::{ffi, Py};
 
 use super::state::{Inner, Kind};
 use super::{slots, AwaitObject, Running};
-use crate::gil::GilCell;
+use crate::gil::{drop_now, GilCell};
 use crate::shared::Shared;
 
 #[derive(Default)]
@@ -48,8 +48,8 @@ impl AwCache {
             let aw = unsafe { &*obj.as_ptr().cast::<AwaitObject>() };
             // `Running` guards against a re-entrant call from a finalizer run by the reset.
             if let Ok(mut run) = Running::enter(aw) {
-                run.inner().reset(aw, kind);
-                aw.arg.set(arg);
+                run.inner().reset(py, aw, kind);
+                drop_now(py, aw.arg.replace(arg));
                 return Ok(obj);
             }
         }
@@ -57,6 +57,7 @@ impl AwCache {
     }
 
     /// A finished awaitable offers itself for reuse (kept if the cache is empty).
+    #[inline]
     pub(crate) fn offer(&self, py: Python<'_>, aw: &AwaitObject) {
         let obj = (aw as *const AwaitObject)
             .cast_mut()

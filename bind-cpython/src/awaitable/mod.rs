@@ -17,32 +17,40 @@
 pub(crate) mod cache;
 mod slots;
 
-pub(crate) use slots::type_object;
+pub(crate) use slots::{trampoline, type_object};
 mod state;
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::{ffi, Py};
 
 pub(crate) use state::Kind;
 use state::{Inner, Out};
 
 use crate::errors::Failure;
+use crate::gil::{ObjSlot, RunFlag};
 use crate::wake::park::FutSlot;
 
-/// The object layout. Only the two `Cell`s hold Python references the garbage collector must
+/// The object layout. Only `fut` and `arg` hold Python references the garbage collector must
 /// see; `inner` is Rust state, touched only inside a step (guarded by `running`) or when the
 /// object is provably unshared (refcount 1, or being deallocated).
+///
+/// Threads (with or without the GIL): one step at a time. A step entered while another runs
+/// — re-entrantly from the same thread, or from a second thread (free-threaded CPython, or a
+/// step that released the GIL) — is refused with `RuntimeError` and changes nothing; `fut` is
+/// also taken by the reader callback of the loop the awaitable parked in, which is safe
+/// against a concurrent step ([`FutSlot`]).
 #[repr(C)]
 pub(crate) struct AwaitObject {
     ob_base: ffi::PyObject,
     /// The future yielded while parked in an event loop.
     fut: FutSlot,
-    /// `recv_into`'s buffer.
-    arg: Cell<Option<Py<PyAny>>>,
-    /// Set during a step: a re-entrant resume is refused instead of aliasing `inner`.
-    running: Cell<bool>,
+    /// `recv_into`'s buffer (touched inside a step, or by the collector).
+    arg: ObjSlot,
+    /// Set during a step: a re-entrant or concurrent resume is refused instead of aliasing
+    /// `inner`.
+    running: RunFlag,
     inner: UnsafeCell<Inner>,
 }
 
@@ -53,7 +61,7 @@ struct Running<'a> {
 
 impl<'a> Running<'a> {
     fn enter(aw: &'a AwaitObject) -> Result<Self, Failure> {
-        if aw.running.replace(true) {
+        if !aw.running.enter() {
             return Err(Failure::Reentered);
         }
         Ok(Self { aw })
@@ -68,7 +76,7 @@ impl<'a> Running<'a> {
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.aw.running.set(false);
+        self.aw.running.leave();
     }
 }
 

@@ -5,7 +5,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::ffi::{self, PySendResult};
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
@@ -15,6 +15,7 @@ use pyo3::Py;
 
 use super::state::{Inner, Out};
 use super::AwaitObject;
+use crate::gil::{drop_now, ObjSlot, RunFlag};
 use crate::wake::park::FutSlot;
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -98,8 +99,8 @@ pub(crate) fn alloc(py: Python<'_>, inner: Inner, arg: Option<Py<PyAny>>) -> PyR
     // each field is written without dropping the zeroes.
     unsafe {
         ptr::addr_of_mut!((*aw).fut).write(FutSlot::default());
-        ptr::addr_of_mut!((*aw).arg).write(std::cell::Cell::new(arg));
-        ptr::addr_of_mut!((*aw).running).write(std::cell::Cell::new(false));
+        ptr::addr_of_mut!((*aw).arg).write(ObjSlot::new(arg));
+        ptr::addr_of_mut!((*aw).running).write(RunFlag::default());
         ptr::addr_of_mut!((*aw).inner).write(std::cell::UnsafeCell::new(inner));
         Ok(Bound::from_owned_ptr(py, obj).unbind())
     }
@@ -109,7 +110,7 @@ pub(crate) fn alloc(py: Python<'_>, inner: Inner, arg: Option<Py<PyAny>>) -> PyR
 ///
 /// # Safety
 /// The caller is a CPython slot, so the thread is attached.
-unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
+pub(crate) unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R>) -> R {
     // SAFETY: slots run attached (this function's contract).
     let py = unsafe { Python::assume_attached() };
     let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
@@ -167,6 +168,11 @@ unsafe extern "C" fn am_send(
 }
 
 /// `__next__` and `send(value)`: a return becomes `StopIteration(value)`.
+///
+/// On CPython 3.12 to 3.14 this is the path of every `await` (their `SEND` instruction calls
+/// `tp_iternext`, never `am_send`, for a receiver that is not a generator), so the exception is
+/// raised as a C awaitable raises it: `PyErr_SetObject`, no PyO3 error state (whose boxed lazy
+/// arguments and deferred reference drops cost three times the exception itself).
 fn next(
     py: Python<'_>,
     aw: &AwaitObject,
@@ -174,9 +180,32 @@ fn next(
 ) -> PyResult<*mut ffi::PyObject> {
     match aw.step_send(py, value)? {
         Out::Yield(v) => Ok(v.into_ptr()),
-        Out::Return(v) if v.is_none(py) => Err(PyStopIteration::new_err(())),
-        // A 1-tuple of args, so a tuple value is not unpacked into StopIteration's args.
-        Out::Return(v) => Err(PyStopIteration::new_err((v,))),
+        Out::Return(v) => {
+            raise_stop_iteration(py, v);
+            Ok(ptr::null_mut())
+        }
+    }
+}
+
+/// Sets `StopIteration(value)` as the current exception.
+fn raise_stop_iteration(_py: Python<'_>, value: Py<PyAny>) {
+    let v = value.into_ptr();
+    // SAFETY: attached; `v` is a new reference we own. `PyErr_SetObject(type, v)` builds
+    // `type(v)`, unless `v` is a tuple (the arguments) or an exception instance (the
+    // exception itself): those are wrapped in a 1-tuple, so the value arrives unchanged.
+    unsafe {
+        let arg = if ffi::PyTuple_Check(v) != 0 || ffi::PyExceptionInstance_Check(v) != 0 {
+            let t = ffi::PyTuple_Pack(1, v);
+            ffi::Py_DecRef(v);
+            if t.is_null() {
+                return; // MemoryError is set
+            }
+            t
+        } else {
+            v
+        };
+        ffi::PyErr_SetObject(ffi::PyExc_StopIteration, arg);
+        ffi::Py_DecRef(arg);
     }
 }
 
@@ -272,7 +301,7 @@ unsafe extern "C" fn traverse(
     // SAFETY: called by the GC with a live instance; only the cells are read, never `inner`.
     unsafe {
         let aw = this(obj);
-        for p in [aw.fut.peek(), peek(&aw.arg)] {
+        for p in [aw.fut.peek(), aw.arg.peek()] {
             if !p.is_null() {
                 let r = visit(p, arg);
                 if r != 0 {
@@ -284,19 +313,12 @@ unsafe extern "C" fn traverse(
     }
 }
 
-/// The pointer in a cell, without taking it.
-fn peek(cell: &std::cell::Cell<Option<Py<PyAny>>>) -> *mut ffi::PyObject {
-    let v = cell.take();
-    let p = v.as_ref().map_or(ptr::null_mut(), |o| o.as_ptr());
-    cell.set(v);
-    p
-}
-
 unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
-    // SAFETY: called by the GC with a live instance.
-    let aw = unsafe { this(obj) };
-    drop(aw.fut.take());
-    drop(aw.arg.take());
+    // SAFETY: called by the GC, attached, with a live instance.
+    let (aw, py) = unsafe { (this(obj), Python::assume_attached()) };
+    // At once, not through PyO3's deferred pool: the collector breaks the cycle here.
+    aw.fut.clear(py);
+    drop_now(py, aw.arg.take());
     0
 }
 
@@ -306,16 +328,17 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
     unsafe {
         ffi::PyObject_GC_UnTrack(obj.cast());
         let aw = obj.cast::<AwaitObject>();
-        trampoline((), |_py| {
+        trampoline((), |py| {
             // A driver dropped us mid-wait (no close()): unpark so the channel is not left busy.
-            if !(*aw).running.get() {
-                (*(*aw).inner.get()).abandon(&*aw);
+            if !(*aw).running.is_set() {
+                (*(*aw).inner.get()).abandon(py, &*aw);
             }
             Ok(())
         });
         ptr::drop_in_place((*aw).inner.get());
-        drop((*aw).fut.take());
-        drop((*aw).arg.take());
+        let py = Python::assume_attached();
+        (*aw).fut.clear(py);
+        drop_now(py, (*aw).arg.take());
         let tp = ffi::Py_TYPE(obj);
         let free: ffi::freefunc = std::mem::transmute(ffi::PyType_GetSlot(tp, ffi::Py_tp_free));
         free(obj.cast());

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use super::AwaitObject;
 use crate::buffer;
 use crate::errors::Failure;
+use crate::gil::drop_now;
 use crate::shared::Shared;
 use crate::wake::park::{self, Parked};
 
@@ -88,29 +89,36 @@ impl Inner {
 
     /// Starts a new operation in this finished awaitable (the cache only holds finished
     /// ones, so there is normally nothing to close first).
-    pub(crate) fn reset(&mut self, aw: &AwaitObject, kind: Kind) {
+    pub(crate) fn reset(&mut self, py: Python<'_>, aw: &AwaitObject, kind: Kind) {
         if self.ctx.is_some() || !self.op.finished() {
-            self.abandon(aw);
+            self.abandon(py, aw);
         }
         self.op = Op::for_kind(&kind);
         self.kind = kind;
     }
 
     /// Ends whatever is in flight without consuming anything (`close()` semantics).
-    pub(crate) fn abandon(&mut self, aw: &AwaitObject) {
+    pub(crate) fn abandon(&mut self, py: Python<'_>, aw: &AwaitObject) {
         self.resume(Resume::Close);
-        self.finish(aw);
+        self.finish(py, aw);
     }
 
     /// Deregisters, drops the future and the argument. Every outcome but `Pending` ends here.
-    fn finish(&mut self, aw: &AwaitObject) {
-        park::leave(&self.shared, &aw.fut, &mut self.ctx);
-        drop(aw.arg.take());
+    /// Only a parked awaitable (`ctx` set) has a future, only `recv_into` an argument: the
+    /// ready path of the other kinds skips both.
+    #[inline]
+    fn finish(&mut self, py: Python<'_>, aw: &AwaitObject) {
+        if self.ctx.is_some() {
+            park::leave(py, &self.shared, &aw.fut, &mut self.ctx);
+        }
+        if matches!(self.kind, Kind::Into) {
+            drop_now(py, aw.arg.take());
+        }
     }
 
     /// `finish`, then offer the object for reuse (not on the dealloc or reset paths).
     fn complete(&mut self, py: Python<'_>, aw: &AwaitObject) {
-        self.finish(aw);
+        self.finish(py, aw);
         self.shared.cache.offer(py, aw);
     }
 
@@ -134,7 +142,7 @@ impl Inner {
         if self.ctx.is_some() {
             park::check_driver(py, &aw.fut, self.ctx)?;
             let sent = park::outcome(py, self.ctx, value);
-            park::resumed(&self.shared, &aw.fut, self.ctx);
+            park::resumed(py, &self.shared, &aw.fut, self.ctx);
             if let Err(e) = sent {
                 self.throw(py, aw);
                 return Err(e);
@@ -207,7 +215,7 @@ impl Inner {
             let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
                 op.resume(ch, Resume::Send, dest)
             });
-            aw.arg.set(Some(buf));
+            drop_now(py, aw.arg.replace(Some(buf)));
             let shared = &self.shared;
             return Ok(
                 match r.map(|step| ready(step, |e| shared.recv_failure(e))) {

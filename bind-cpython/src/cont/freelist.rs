@@ -1,7 +1,10 @@
 //! Freed native awaitables kept for reuse, as CPython keeps its own small objects: an
 //! awaitable lives for one `await`, and allocating, zeroing and freeing its memory (with its
 //! GC header) was a fifth of a ready await. At most [`MAX`] objects, touched only attached.
+//! With the GIL a plain list; free-threaded (`Py_GIL_DISABLED`) behind a mutex held for a push
+//! or a pop, never across a call into Python.
 
+#[cfg(not(Py_GIL_DISABLED))]
 use std::cell::UnsafeCell;
 
 use pyo3::ffi;
@@ -11,21 +14,38 @@ const MAX: usize = 64;
 
 /// Object memory with a GC header, refcount 0, untracked, `d` recycled (valid and empty:
 /// `ContData::recycle`).
+#[cfg(not(Py_GIL_DISABLED))]
 struct Free(UnsafeCell<Vec<*mut ffi::PyObject>>);
+#[cfg(Py_GIL_DISABLED)]
+struct Free(std::sync::Mutex<Vec<*mut ffi::PyObject>>);
 
-// SAFETY: touched only by threads attached to Python, which the GIL serialises (the module
-// declares `gil_used`), and never across a call into Python (see `with`).
+// SAFETY: with the GIL, touched only by threads attached to Python, which the GIL serialises,
+// and never across a call into Python (see `with`); free-threaded, behind a mutex. The
+// pointers are object memory nobody else references.
 unsafe impl Sync for Free {}
 
+#[cfg(not(Py_GIL_DISABLED))]
 static FREE: Free = Free(UnsafeCell::new(Vec::new()));
+#[cfg(Py_GIL_DISABLED)]
+static FREE: Free = Free(std::sync::Mutex::new(Vec::new()));
 
 /// Runs `f` on the list. `f` runs no Python code.
 ///
 /// # Safety
 /// Attached.
 unsafe fn with<R>(f: impl FnOnce(&mut Vec<*mut ffi::PyObject>) -> R) -> R {
-    // SAFETY: exclusive per the Sync impl and this function's contract.
-    f(unsafe { &mut *FREE.0.get() })
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        // SAFETY: exclusive per the Sync impl and this function's contract.
+        f(unsafe { &mut *FREE.0.get() })
+    }
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        f(&mut FREE
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
 }
 
 /// A kept object, re-initialised as a new reference of `tp` (not yet GC-tracked), if any.

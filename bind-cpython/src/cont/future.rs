@@ -123,9 +123,9 @@ impl FutureState {
             return;
         }
         if let Some(hub) = self.hub_if_any() {
-            attached(|_| {
-                park::resumed(hub, &self.parked, ctx);
-                park::leave(hub, &self.parked, &mut ctx);
+            attached(|py| {
+                park::resumed(py, hub, &self.parked, ctx);
+                park::leave(py, hub, &self.parked, &mut ctx);
             });
             self.ctx.set(ctx);
         }

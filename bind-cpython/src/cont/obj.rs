@@ -117,6 +117,9 @@ impl Exc {
     }
 
     /// The exception being raised, if any, taken out of the thread state.
+    // Deprecated since 3.12 in favour of PyErr_{Get,Set}RaisedException, which the abi3 (3.10)
+    // wheel cannot call; version-specific builds (free-threaded 3.14) keep these, still supported.
+    #[allow(deprecated)]
     pub(crate) fn take() -> Option<Self> {
         let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
         // SAFETY: attached; Fetch/Normalize hand us owned references (or NULLs).
@@ -140,6 +143,7 @@ impl Exc {
     }
 
     /// Raises it (the thread state takes it over, traceback included).
+    #[allow(deprecated)] // as in `take`
     pub(crate) fn restore(self) {
         let v = self.0.into_ptr();
         // SAFETY: attached; Restore steals the three references we pass.

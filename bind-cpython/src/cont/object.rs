@@ -160,7 +160,27 @@ impl ContObject {
     }
 
     /// Advances the machine (core decides; the host runs Python).
+    ///
+    /// Free-threaded (`Py_GIL_DISABLED`), a step runs inside the object's per-object critical
+    /// section, so two threads never run the machine's Rust code at once; a thread that enters
+    /// while another's step waits on Python code (the critical section is then suspended) is
+    /// refused by core's `Running` check, as a re-entrant resume is. With the GIL this is the
+    /// plain call.
     pub(crate) fn resume(&self, input: ContInput<Obj, Exc>) -> ContStep<Obj, Exc> {
+        #[cfg(Py_GIL_DISABLED)]
+        {
+            let obj = (self as *const Self).cast_mut().cast::<ffi::PyObject>();
+            // SAFETY: `self` is a live object (its slot holds a reference); slots run attached.
+            let (py, obj) = unsafe {
+                let py = pyo3::Python::assume_attached();
+                (py, pyo3::Bound::from_borrowed_ptr(py, obj))
+            };
+            let _ = py;
+            pyo3::sync::critical_section::with_critical_section(&obj, || {
+                self.d.cont.resume(&mut PyHost::new(self), input)
+            })
+        }
+        #[cfg(not(Py_GIL_DISABLED))]
         self.d.cont.resume(&mut PyHost::new(self), input)
     }
 

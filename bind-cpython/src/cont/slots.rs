@@ -324,6 +324,8 @@ fn needs_close(aw: &ContObject) -> bool {
 /// The exception being raised, kept as is (not normalised) while a finaliser runs.
 struct SavedErr([*mut ffi::PyObject; 3]);
 
+// PyErr_Fetch/Restore: deprecated since 3.12, see `Exc::take`.
+#[allow(deprecated)]
 impl SavedErr {
     fn take() -> Self {
         let mut e = [ptr::null_mut(); 3];

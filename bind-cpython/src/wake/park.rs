@@ -18,7 +18,6 @@
 //! has one target. A receiver parked from loop A while a receive starts on loop B is the
 //! core's `Busy`; a *sender* parking from another context gets [`Failure::ForeignLoop`].
 
-use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -28,20 +27,30 @@ use pyo3::{intern, Py};
 use super::loops::{self, Here, LoopRef, LoopWaker};
 use super::waker::{Node, Waker};
 use crate::errors::Failure;
+pub(crate) use crate::gil::drop_now;
+use crate::gil::ObjSlot;
 use crate::shared::Shared;
 
 /// The context id of waits outside any event loop.
 pub(crate) const NO_LOOP: u64 = 0;
 
 /// Where a parked awaitable keeps the future it yielded (asyncio) or its task (trio), inside
-/// the awaitable object (so the garbage collector sees the reference). Touched only by
-/// threads attached to Python.
+/// the awaitable object (so the garbage collector sees the reference). Touched only by threads
+/// attached to Python: the awaitable's own steps and the reader callback of its loop
+/// ([`wake_waiters`]), which may be another thread's free-threaded ([`ObjSlot`] is a mutex there).
 #[derive(Default)]
-pub(crate) struct FutSlot(Cell<Option<Py<PyAny>>>);
+pub(crate) struct FutSlot(ObjSlot);
 
 impl FutSlot {
     pub(crate) fn take(&self) -> Option<Py<PyAny>> {
         self.0.take()
+    }
+
+    /// Drops the future now. Slots run attached but outside PyO3's own trampolines, where
+    /// dropping a `Py` would only queue the decref in PyO3's pool until some later PyO3 call:
+    /// a future released late keeps its task alive through a garbage collection.
+    pub(crate) fn clear(&self, py: Python<'_>) {
+        drop_now(py, self.0.take());
     }
 
     fn set(&self, fut: Py<PyAny>) -> Option<Py<PyAny>> {
@@ -50,10 +59,7 @@ impl FutSlot {
 
     /// The future's pointer, left in place (for `tp_traverse`).
     pub(crate) fn peek(&self) -> *mut pyo3::ffi::PyObject {
-        let fut = self.0.take();
-        let p = fut.as_ref().map_or(std::ptr::null_mut(), |f| f.as_ptr());
-        self.0.set(fut);
-        p
+        self.0.peek()
     }
 }
 
@@ -63,7 +69,8 @@ struct Waiter {
     slot: NonNull<FutSlot>,
 }
 
-// SAFETY: `slot` is only dereferenced by threads attached to Python (so one at a time), and
+// SAFETY: `slot` is only dereferenced by threads attached to Python, under the consumer lock
+// (a `FutSlot` is safe to take from another thread: `ObjSlot`), and
 // the awaitable that owns it removes this entry (`leave`) before it finishes or dies.
 unsafe impl Send for Waiter {}
 
@@ -182,12 +189,12 @@ pub(crate) fn park(
         Here::Asyncio(lp) => {
             let fut = lp.call_method0(intern!(py, "create_future"))?;
             fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
-            drop(slot.set(fut.clone().unbind()));
+            drop_now(py, slot.set(fut.clone().unbind()));
             fut.unbind()
         }
         Here::Trio(_) => {
             let task = loops::trio_current_task(py)?;
-            drop(slot.set(task.clone().unbind()));
+            drop_now(py, slot.set(task.clone().unbind()));
             let abort = TrioAbort {
                 shared: Arc::clone(shared),
                 task: task.unbind(),
@@ -269,14 +276,14 @@ pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot, ctx: Option<u64>) -> 
         return Ok(());
     };
     if ctx.is_some_and(loops::is_trio) {
-        drop(slot.set(fut));
+        drop_now(py, slot.set(fut));
         return Err(Failure::SharedAwaitable.into());
     }
     let pending = !fut
         .bind(py)
         .call_method0(intern!(py, "done"))?
         .is_truthy()?;
-    drop(slot.set(fut));
+    drop_now(py, slot.set(fut));
     if pending {
         return Err(Failure::SharedAwaitable.into());
     }
@@ -301,8 +308,8 @@ pub(crate) fn outcome(
 
 /// Resuming a parked awaitable (it will attempt again): forget its future; outside a loop,
 /// consume the descriptor's signal so `select()` does not spin.
-pub(crate) fn resumed(shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
-    drop(slot.take());
+pub(crate) fn resumed(py: Python<'_>, shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
+    slot.clear(py);
     if ctx == Some(NO_LOOP) {
         let waker = shared.consumer().own.as_ref().map(|o| Arc::clone(&o.waker));
         if let Some(w) = waker {
@@ -312,12 +319,12 @@ pub(crate) fn resumed(shared: &Shared, slot: &FutSlot, ctx: Option<u64>) {
 }
 
 /// The awaitable finished (or died): deregister it and drop its future.
-pub(crate) fn leave(shared: &Shared, slot: &FutSlot, ctx: &mut Option<u64>) {
+pub(crate) fn leave(py: Python<'_>, shared: &Shared, slot: &FutSlot, ctx: &mut Option<u64>) {
     if ctx.take().is_some() {
         let me = NonNull::from(slot);
         shared.consumer().waiters.retain(|w| w.slot != me);
     }
-    drop(slot.take());
+    slot.clear(py);
 }
 
 /// The reader callback of context `ctx` found this channel's node: complete the futures of
