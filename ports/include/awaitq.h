@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 /**
- * Version of [`awaitq_producer_api_t`].
+ * Version of [`awaitq_producer_api_t`]: 2 added `push_many`, `reserve`, `commit`, `abort`.
  */
-#define AWAITQ_API_VERSION 1
+#define AWAITQ_API_VERSION 2
 
 /**
  * Result of the C functions. Zero is success; every failure is its own value.
@@ -48,6 +48,24 @@ typedef enum awaitq_status_t {
  * Opaque to C; a `*const awaitq_channel_t` is a `*const RawChannel`.
  */
 typedef struct awaitq_channel_t awaitq_channel_t;
+
+/**
+ * One frame for [`awaitq_push_many`].
+ */
+typedef struct awaitq_frame_t {
+  /**
+   * The frame's tag.
+   */
+  uint32_t tag;
+  /**
+   * `len` readable bytes, or null with `len == 0`.
+   */
+  const uint8_t *data;
+  /**
+   * Payload length in bytes.
+   */
+  size_t len;
+} awaitq_frame_t;
 
 /**
  * A snapshot of a channel's counters. `#[repr(C)]` because the C ABI hands it out as is.
@@ -108,6 +126,25 @@ typedef struct awaitq_producer_api_t {
    * See [`awaitq_stats`].
    */
   enum awaitq_status_t (*stats)(const struct awaitq_channel_t*, struct awaitq_stats_t*);
+  /**
+   * See [`awaitq_push_many`] (version 2).
+   */
+  enum awaitq_status_t (*push_many)(const struct awaitq_channel_t*,
+                                    const struct awaitq_frame_t*,
+                                    size_t,
+                                    size_t*);
+  /**
+   * See [`awaitq_reserve`] (version 2).
+   */
+  uint8_t *(*reserve)(const struct awaitq_channel_t*, size_t, enum awaitq_status_t*);
+  /**
+   * See [`awaitq_commit`] (version 2).
+   */
+  enum awaitq_status_t (*commit)(const struct awaitq_channel_t*, uint8_t*, uint32_t, size_t);
+  /**
+   * See [`awaitq_abort`] (version 2).
+   */
+  enum awaitq_status_t (*abort)(const struct awaitq_channel_t*, uint8_t*);
 } awaitq_producer_api_t;
 
 #ifdef __cplusplus
@@ -125,6 +162,61 @@ enum awaitq_status_t awaitq_push(const struct awaitq_channel_t *ch,
                                  uint32_t tag,
                                  const uint8_t *data,
                                  size_t len);
+
+/**
+ * Queues `count` frames in order, claiming runs of free slots with one atomic step each and
+ * waking the consumer at most once. Stops at the first frame that cannot be queued and
+ * returns why (`AWAITQ_OK` if all were queued); `*pushed` (if not null) receives how many
+ * were queued. Never blocks, never allocates.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `frames` points to `count` readable
+ *   `awaitq_frame_t` (or is null with `count == 0`), each with a valid `data`/`len` pair as for
+ *   [`awaitq_push`]; `pushed` is null or writable.
+ */
+enum awaitq_status_t awaitq_push_many(const struct awaitq_channel_t *ch,
+                                      const struct awaitq_frame_t *frames,
+                                      size_t count,
+                                      size_t *pushed);
+
+/**
+ * Claims a slot for a frame of up to `len` bytes and returns where to write its payload
+ * (zero-copy: a DMA target, a parser's output), or null if the frame cannot be queued now
+ * (`*status`, if not null, says why: `AWAITQ_FULL`, `AWAITQ_CLOSED`, `AWAITQ_OVERSIZE`,
+ * `AWAITQ_INVALID`). The pointer is 4-byte aligned and valid for `max_frame` bytes until the
+ * slot is given back with [`awaitq_commit`] or [`awaitq_abort`] — exactly one of them, exactly
+ * once, from any thread. Until then the consumer sees the channel empty at this position
+ * (frames leave in claim order): commit promptly. Several producers may hold reservations
+ * at once. Never blocks, never allocates.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `status` is null or writable.
+ */
+uint8_t *awaitq_reserve(const struct awaitq_channel_t *ch,
+                        size_t len,
+                        enum awaitq_status_t *status);
+
+/**
+ * Publishes a reserved slot: `tag` and the first `len` bytes written at `slot`. Wakes a
+ * parked consumer. `AWAITQ_OVERSIZE` (the slot is released, nothing delivered) if `len`
+ * exceeds `max_frame`; `AWAITQ_INVALID` if `slot` is not a pending reservation of `ch`.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `slot` came from [`awaitq_reserve`] on `ch` and
+ *   was not committed or aborted yet (a stale pointer may commit another producer's slot).
+ */
+enum awaitq_status_t awaitq_commit(const struct awaitq_channel_t *ch,
+                                   uint8_t *slot,
+                                   uint32_t tag,
+                                   size_t len);
+
+/**
+ * Gives a reserved slot up: nothing is delivered; the consumer skips the slot silently.
+ *
+ * # Safety
+ * - as [`awaitq_commit`].
+ */
+enum awaitq_status_t awaitq_abort(const struct awaitq_channel_t *ch, uint8_t *slot);
 
 /**
  * Closes the channel from the producer side: the consumer drains, then sees it closed.
