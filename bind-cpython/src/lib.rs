@@ -49,6 +49,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    section::install_fork_handler();
     m.add_class::<Channel>()?;
     channel::install_recv(py)?;
     m.add_class::<ProducerHandle>()?;

@@ -71,6 +71,30 @@ def test_a_rust_thread_pushes_while_asyncio_consumes(ex, source):
     assert asyncio.run(main()) == (count, count)
 
 
+@pytest.mark.parametrize("mode", ["many", "reserve"])
+def test_batch_and_zero_copy_pushes_from_a_rust_thread(ex, mode):
+    # Producer::push_many and Producer::reserve/commit (capsule version 3) while asyncio
+    # consumes: every frame exactly once and in order, the channel full most of the time.
+    count, size = 50_000, 12
+    ch = awaitq.Channel(capacity=64, max_frame=16)
+
+    async def main():
+        job = ex.start(ch, count, size, mode)
+        got = 0
+        async for payload in ch:
+            assert payload == frame(got, size)
+            got += 1
+        return got, job.join()
+
+    assert asyncio.run(main()) == (count, count)
+    assert ch.stats()["sent"] == count
+
+
+def test_start_refuses_an_unknown_mode(ex):
+    with pytest.raises(ValueError):
+        ex.start(awaitq.Channel(capacity=4, max_frame=16), 1, 12, "bulk")
+
+
 def test_the_producer_keeps_the_channel_alive_and_sees_it_closed(ex):
     ch = awaitq.Channel(capacity=4, max_frame=16)
     job = ex.start(ch, 1_000_000, 8)   # fills the channel, then retries while full

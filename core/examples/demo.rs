@@ -14,12 +14,12 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use awaitq_core::{
-    Channel, Config, Overflow, PushError, RecvError, RecvOp, Resume, Step, WakeHook,
+    Channel, Config, Overflow, PushError, RecvError, RecvOp, Resume, Step, WakeHook, Word,
 };
 
 const CONFIG: Config = Config::new(256, 8, Overflow::Reject);
 /// Firmware-style: the storage is a `static` array sized at compile time; nothing allocates.
-static CH: Channel<[u8; CONFIG.storage_len()]> = Channel::new_static(CONFIG);
+static CH: Channel<[Word; CONFIG.storage_words()]> = Channel::new_static(CONFIG);
 
 /// The consumer thread, for the wake hook. Set before any producer starts.
 static CONSUMER: OnceLock<Thread> = OnceLock::new();

@@ -3,8 +3,14 @@
 
 use crate::ConfigError;
 
-/// Bytes of per-slot header in the storage: the tag (`u32`) and the payload length (`u32`).
+/// Bytes of header per record in a batch ([`Channel::try_recv_batch`](crate::Channel::try_recv_batch)):
+/// the tag (`u32` LE) and the payload length (`u32` LE).
 pub const SLOT_HEADER: usize = 8;
+/// Words of per-slot header in the storage: the slot's sequence number, the tag, the length.
+pub const SLOT_HEADER_WORDS: usize = 3;
+/// Largest `capacity` accepted (16 Mi frames): the ring's position counters are 32-bit words
+/// with the slot index in their low bits (see [`Channel`](crate::Channel)).
+pub const MAX_CAPACITY: usize = 1 << 24;
 /// Largest `max_frame` accepted (64 KiB: larger frames belong in a different transport).
 pub const MAX_FRAME_LIMIT: usize = 65_536;
 /// Default `capacity`, used by both Python bindings when the caller gives none.
@@ -69,12 +75,14 @@ impl Config {
         }
     }
 
-    /// Bytes one slot takes in the storage.
-    pub const fn slot_len(&self) -> usize {
-        SLOT_HEADER + self.max_frame
+    /// Storage words one slot takes: sequence, tag, length, then the payload rounded up to
+    /// whole words.
+    pub const fn slot_words(&self) -> usize {
+        SLOT_HEADER_WORDS + self.max_frame.div_ceil(4)
     }
 
-    /// Checks the configuration and returns the storage length it needs.
+    /// Checks the configuration and returns the number of storage [`Word`](crate::Word)s it
+    /// needs.
     pub const fn validate(&self) -> Result<usize, ConfigError> {
         if self.capacity == 0 {
             return Err(ConfigError::ZeroCapacity);
@@ -85,17 +93,20 @@ impl Config {
         if self.max_frame > MAX_FRAME_LIMIT {
             return Err(ConfigError::FrameTooLarge);
         }
-        match self.capacity.checked_mul(self.slot_len()) {
-            // Leave headroom so `isize` offsets into the storage never overflow.
-            Some(n) if n <= isize::MAX as usize => Ok(n),
+        if self.capacity > MAX_CAPACITY {
+            return Err(ConfigError::TooLarge);
+        }
+        match self.capacity.checked_mul(self.slot_words()) {
+            // Leave headroom so `isize` byte offsets into the storage never overflow.
+            Some(n) if n <= isize::MAX as usize / 4 => Ok(n),
             _ => Err(ConfigError::TooLarge),
         }
     }
 
-    /// The storage length this configuration needs, for sizing a `static` buffer:
-    /// `[u8; Config::new(16, 8, Overflow::Reject).storage_len()]`. Panics (at compile time,
-    /// in a const context) if the configuration is invalid.
-    pub const fn storage_len(&self) -> usize {
+    /// The number of storage words this configuration needs, for sizing a `static` channel:
+    /// `Channel<[Word; Config::new(16, 8, Overflow::Reject).storage_words()]>`. Panics (at
+    /// compile time, in a const context) if the configuration is invalid.
+    pub const fn storage_words(&self) -> usize {
         match self.validate() {
             Ok(n) => n,
             Err(_) => panic!("invalid awaitq channel configuration"),

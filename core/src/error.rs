@@ -87,13 +87,14 @@ pub enum ConfigError {
     ZeroMaxFrame,
     /// `max_frame` above [`MAX_FRAME_LIMIT`](crate::MAX_FRAME_LIMIT).
     FrameTooLarge,
-    /// `capacity * (max_frame + header)` does not fit in `usize`.
+    /// `capacity` above [`MAX_CAPACITY`](crate::MAX_CAPACITY), or the storage size does not
+    /// fit in `isize`.
     TooLarge,
     /// The storage given is shorter than the configuration needs.
     StorageTooSmall {
-        /// Bytes the configuration needs ([`Config::storage_len`](crate::Config::storage_len)).
+        /// Words the configuration needs ([`Config::storage_words`](crate::Config::storage_words)).
         needed: usize,
-        /// Bytes given.
+        /// Words given.
         got: usize,
     },
     /// An overflow policy name other than `"reject"` or `"drop_oldest"`.
@@ -113,7 +114,7 @@ impl Message for ConfigError {
             Self::StorageTooSmall { needed, got } => {
                 out(Piece::Text("storage of "));
                 out(Piece::Num(got));
-                out(Piece::Text(" bytes is too small: "));
+                out(Piece::Text(" words is too small: "));
                 out(Piece::Num(needed));
                 out(Piece::Text(" needed"));
             }

@@ -7,8 +7,9 @@
 //! ```
 //! use awaitq_core::{Channel, Config, Overflow, RecvOp, Resume, Step};
 //!
-//! let ch = Channel::new(vec![0u8; Config::new(8, 16, Overflow::Reject).storage_len()],
-//!                       Config::new(8, 16, Overflow::Reject)).unwrap();
+//! let cfg = Config::new(8, 16, Overflow::Reject);
+//! let storage: Vec<awaitq_core::Word> = (0..cfg.storage_words()).map(|_| Default::default()).collect();
+//! let ch = Channel::new(storage, cfg).unwrap();
 //! let mut buf = [0u8; 16];
 //! let mut op = RecvOp::new();
 //! // Empty: the operation parks and the channel is armed.
@@ -21,7 +22,7 @@
 //! | module | concept |
 //! |---|---|
 //! | [`Config`], [`Overflow`] | geometry and policy, validated once |
-//! | [`Channel`] | the queue behind a critical section |
+//! | [`Channel`], [`Reservation`], [`ring`] | the lock-free ring and its progress guarantee |
 //! | [`wake`] | the wake hook and the protocol's races |
 //! | [`RecvOp`], [`SendOp`], [`Step`] | the awaitable state machine |
 //! | [`cont`]: [`Continuation`], [`Host`], [`ContStep`] | native continuations: awaits chained by native code |
@@ -40,7 +41,7 @@ mod error;
 pub mod framing;
 mod message;
 mod op;
-mod state;
+pub mod ring;
 mod stats;
 mod sync;
 #[cfg(test)]
@@ -48,9 +49,10 @@ mod testutil;
 pub mod wake;
 
 pub use batch::batch_frames;
-pub use channel::Channel;
+pub use channel::{Channel, Reservation};
 pub use config::{
-    Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, SLOT_HEADER,
+    Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_CAPACITY, MAX_FRAME_LIMIT,
+    SLOT_HEADER, SLOT_HEADER_WORDS,
 };
 pub use cont::{
     AddCursor, AsyncWith, ContError, ContInput, ContPhase, ContStep, Continuation, ExcType, Host,
@@ -59,6 +61,7 @@ pub use cont::{
 pub use error::{ConfigError, PushError, RecvError};
 pub use message::{Message, Piece};
 pub use op::{Phase, RecvOp, RecvStep, Resume, SendOp, SendStep, Step};
-pub use state::Frame;
+pub use ring::Frame;
 pub use stats::Stats;
+pub use sync::Word;
 pub use wake::WakeHook;

@@ -117,7 +117,7 @@ impl RecvOp {
     /// Advances the operation. On `Ready`, the payload is `dest[..frame.len]`. `dest` must
     /// hold `max_frame` bytes, or the frame at the head if smaller (else `BufferTooSmall`,
     /// and the frame stays queued).
-    pub fn resume<S: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn resume<S: AsRef<[crate::Word]>>(
         &mut self,
         ch: &Channel<S>,
         input: Resume,
@@ -156,7 +156,7 @@ impl SendOp {
 
     /// Advances the operation: queue `payload`, or park until a receive makes room.
     /// Several senders may park at once; each wake-up makes all of them re-check.
-    pub fn resume<S: AsRef<[u8]> + AsMut<[u8]>>(
+    pub fn resume<S: AsRef<[crate::Word]>>(
         &mut self,
         ch: &Channel<S>,
         input: Resume,

@@ -6,7 +6,12 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
-use crate::WakeHook;
+use crate::{WakeHook, Word};
+
+/// `n` zeroed storage words.
+pub(crate) fn words(n: usize) -> std::vec::Vec<Word> {
+    (0..n).map(|_| Word::new(0)).collect()
+}
 
 const SLOTS: usize = 512;
 static CALLS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];

@@ -1,35 +1,45 @@
 //! The wake hook: how the core tells a binding "something you parked on changed".
 //!
-//! # The protocol
+//! # The protocol (on atomics, no lock)
 //!
-//! 1. A receiver that finds the channel empty *arms* it and parks, in the same critical
-//!    section as the emptiness check ([`RecvOp::resume`](crate::RecvOp::resume)). Because check
-//!    and registration are one atomic step, a push cannot land between them: "register, then
-//!    re-check" collapses into one step and no wake-up is lost.
-//! 2. A push that turns an armed, empty channel non-empty *disarms* it and takes a copy of the
-//!    hook, inside the critical section; it calls the hook after leaving it. Later pushes find
-//!    the channel disarmed (or non-empty) and call nothing: one wake per park, never two.
-//! 3. [`close`](crate::Channel::close) fires the hook if anything is armed; a pop that turns a
-//!    full channel not-full fires it for a parked sender.
+//! 1. A receiver that finds the head slot not ready sets `parked` and `armed`, issues a
+//!    `SeqCst` fence, and *re-checks* the head slot ([`RecvOp::resume`](crate::RecvOp::resume)).
+//!    If the re-check finds a frame it disarms with a swap and takes it; if the swap finds the
+//!    flag already taken, a producer's wake is on its way, so it stays parked and lets that
+//!    wake deliver (one wake per park, none spent on a receiver that did not park).
+//! 2. A producer publishes its slot (Release), issues a `SeqCst` fence, then reads `armed`; if
+//!    set, it clears it with a swap, and only the producer whose swap saw `true` calls the hook.
+//!    The two fences order "arm, re-check" against "publish, read `armed`": either the receiver
+//!    sees the frame or the producer sees the flag (both may; the swap picks one). No wake is
+//!    lost and each park is woken at most once.
+//! 3. [`close`](crate::Channel::close) sets the closed bit in `tail` (no claim succeeds after
+//!    it), fences, and fires the hook if anything is armed. A receive that frees a slot fences
+//!    and wakes a parked sender the same way (`space_armed`); a parked sender armed, fenced
+//!    and retried its claim before parking.
 //!
 //! Races, all safely handled:
-//! - The hook runs *after* the lock is released, so by the time it runs the receiver may
-//!   already have been resumed for another reason (a timeout, a cancel, a spurious resume) and
-//!   taken the frame or left. The hook is only a hint: the binding's callback resumes the
-//!   receiver, which re-runs step 1 and either gets a frame or parks again. A spurious wake
-//!   costs one re-check; a lost wake cannot happen.
-//! - A cancelled receiver disarms under the lock ([`Channel::unpark`](crate::Channel)). A push
-//!   racing with the cancel either sees it armed (and wakes a receiver that is gone: spurious,
-//!   harmless) or disarmed (and wakes nobody). The frame stays queued either way: a frame
-//!   leaves the queue only in the step that delivers it.
+//! - A producer preempted between claiming a slot and publishing it: the receiver sees the
+//!   head not ready and parks, even if later producers published behind it. A later
+//!   producer's publish may wake it (it re-checks, finds the head still not ready, parks
+//!   again: a spurious wake); the stalled producer's publish wakes it for real.
+//! - The hook runs with no lock held, possibly after the receiver was resumed for another
+//!   reason (a timeout, a cancel, a spurious resume). It is only a hint: the binding resumes
+//!   the receiver, which re-runs step 1. A spurious wake costs one re-check; a lost wake
+//!   cannot happen.
+//! - A cancelled receiver disarms ([`Channel::unpark`](crate::Channel)). A push racing the
+//!   cancel either takes the flag first (and wakes a receiver that is gone: spurious, harmless)
+//!   or finds it clear. The frame stays queued either way: a frame leaves the queue only in the
+//!   step that delivers it.
 //! - The hook may be called concurrently from several producer threads for *different* parks
 //!   (each park is woken at most once), and concurrently with the consumer. It must be
 //!   reentrant, ISR-safe, allocation-free and non-blocking: write an eventfd, set a flag and
 //!   send an event, give a semaphore from ISR.
-//! - Replacing the hook ([`set_wake_hook`](crate::Channel::set_wake_hook)) does not wait for a
-//!   call already in flight: the binding keeps `ctx` valid for as long as the channel lives.
+//! - The hook itself (a function pointer and its context) sits behind the critical section and
+//!   is read only on a wake, never per frame. Replacing it
+//!   ([`set_wake_hook`](crate::Channel::set_wake_hook)) does not wait for a call already in
+//!   flight: the binding keeps `ctx` valid for as long as the channel lives.
 
-/// A function the core calls, outside its critical section, on a parked -> ready transition.
+/// A function the core calls, with no lock held, on a parked -> ready transition.
 /// `ctx` is the binding's own value (typically a pointer cast to `usize`).
 #[derive(Clone, Copy, Debug)]
 pub struct WakeHook {

@@ -4,12 +4,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use awaitq_core::{
-    batch_frames, Channel, Config, Overflow, RecvError, Resume, SendOp, Step, WakeHook,
+    batch_frames, Channel, Config, Overflow, RecvError, Resume, SendOp, Step, WakeHook, Word,
 };
 
-fn channel(capacity: usize, max_frame: usize) -> Channel<Vec<u8>> {
+fn channel(capacity: usize, max_frame: usize) -> Channel<Vec<Word>> {
     let cfg = Config::new(capacity, max_frame, Overflow::Reject);
-    Channel::new(vec![0; cfg.storage_len()], cfg).unwrap()
+    Channel::new(
+        (0..cfg.storage_words())
+            .map(|_| Word::new(0))
+            .collect::<Vec<Word>>(),
+        cfg,
+    )
+    .unwrap()
 }
 
 fn frames(records: &[u8]) -> Vec<(u32, Vec<u8>)> {

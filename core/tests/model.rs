@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use awaitq_core::{
     Channel, Config, Frame, Overflow, PushError, RecvError, RecvOp, Resume, SendOp, Stats, Step,
-    WakeHook,
+    WakeHook, Word,
 };
 use proptest::prelude::*;
 
@@ -182,7 +182,13 @@ fn payload(seed: u32, len: usize) -> Vec<u8> {
 /// Runs `ops` against a fresh channel and the model, checking every step.
 fn run(capacity: usize, max_frame: usize, overflow: Overflow, ops: &[Op]) {
     let cfg = Config::new(capacity, max_frame, overflow);
-    let ch = Channel::new(vec![0u8; cfg.storage_len()], cfg).unwrap();
+    let ch = Channel::new(
+        (0..cfg.storage_words())
+            .map(|_| Word::new(0))
+            .collect::<Vec<Word>>(),
+        cfg,
+    )
+    .unwrap();
     WAKES.with(|w| w.set(0));
     ch.set_wake_hook(Some(WakeHook {
         func: count_wake,

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use awaitq_core::{
-    Channel, Config, Overflow, PushError, RecvError, RecvOp, Resume, SendOp, Step, WakeHook,
+    Channel, Config, Overflow, PushError, RecvError, RecvOp, Resume, SendOp, Step, WakeHook, Word,
 };
 
 thread_local! {
@@ -84,7 +84,7 @@ fn the_counter_counts() {
 }
 
 /// Every data-path operation on `ch` (capacity 2, max_frame 8), including the error paths.
-fn exercise<S: AsRef<[u8]> + AsMut<[u8]>>(ch: &Channel<S>) {
+fn exercise<S: AsRef<[Word]>>(ch: &Channel<S>) {
     let mut buf = [0u8; 8];
     // Plain push / pop, Empty, BufferTooSmall, Full, Oversize.
     ch.push(1, b"abc").unwrap();
@@ -172,7 +172,13 @@ fn the_data_path_allocates_nothing() {
     for overflow in [Overflow::Reject, Overflow::DropOldest] {
         let cfg = Config::new(2, 8, overflow);
         // Construction may allocate (the storage is a Vec here); nothing after it may.
-        let ch = Channel::new(vec![0u8; cfg.storage_len()], cfg).unwrap();
+        let ch = Channel::new(
+            (0..cfg.storage_words())
+                .map(|_| Word::new(0))
+                .collect::<Vec<Word>>(),
+            cfg,
+        )
+        .unwrap();
         ch.set_wake_hook(Some(hook()));
         let wakes = WAKES.load(SeqCst);
         let ((), n) = allocations(|| exercise(&ch));
@@ -184,7 +190,7 @@ fn the_data_path_allocates_nothing() {
     }
 }
 
-static STATIC_CH: Channel<[u8; Config::new(2, 8, Overflow::Reject).storage_len()]> =
+static STATIC_CH: Channel<[Word; Config::new(2, 8, Overflow::Reject).storage_words()]> =
     Channel::new_static(Config::new(2, 8, Overflow::Reject));
 
 #[test]

@@ -3,8 +3,8 @@
 //!
 //! The capsule points to an [`awaitq_capi_t`]: groups of functions, each appended by a new
 //! version; `producer.version` is the version of the awaitq module that made it. Read a group
-//! only when `producer.version` is at least the version that added it. Later groups (a
-//! zero-copy `reserve`/`commit`, `push_many`) will follow [`awaitq_capi_t::aw`]; this crate's
+//! only when `producer.version` is at least the version that added it (the batch and zero-copy
+//! producer functions follow [`awaitq_capi_t::aw`] since version 3); this crate's
 //! [`CAPI_VERSION`] is the newest layout it knows.
 #![allow(non_camel_case_types)]
 
@@ -14,11 +14,14 @@ use pyo3::ffi::PyObject;
 
 /// The newest capsule layout this crate declares (`AWAITQ_CAPI_VERSION` of the headers it
 /// mirrors).
-pub const CAPI_VERSION: u32 = 2;
+pub const CAPI_VERSION: u32 = 3;
 /// The version that has the producer functions ([`awaitq_producer_api_t`]).
 pub const PRODUCER_VERSION: u32 = 1;
 /// The version that added the native-awaitable functions ([`awaitq_aw_api_t`]).
 pub const AW_VERSION: u32 = 2;
+/// The version that added the batch and zero-copy producer functions
+/// ([`awaitq_producer_ext_api_t`]).
+pub const EXT_VERSION: u32 = 3;
 
 /// Opaque channel (`awaitq_channel_t`).
 #[repr(C)]
@@ -126,6 +129,41 @@ pub struct awaitq_aw_api_t {
     pub check: unsafe extern "C" fn(*mut PyObject) -> c_int,
 }
 
+/// One frame for `awaitq_push_many` (`awaitq_frame_t`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct awaitq_frame_t {
+    /// The frame's tag.
+    pub tag: u32,
+    /// `len` readable bytes, or null with `len == 0`.
+    pub data: *const u8,
+    /// Payload length in bytes.
+    pub len: usize,
+}
+
+/// The batch and zero-copy producer functions (`awaitq_producer_ext_api_t`, capsule version
+/// 3 on). Safe from any thread, without the GIL.
+#[repr(C)]
+pub struct awaitq_producer_ext_api_t {
+    /// This table's own version (`AWAITQ_EXT_API_VERSION`).
+    pub version: u32,
+    /// `awaitq_push_many(ch, frames, count, pushed)`.
+    pub push_many: unsafe extern "C" fn(
+        *const awaitq_channel_t,
+        *const awaitq_frame_t,
+        usize,
+        *mut usize,
+    ) -> awaitq_status_t,
+    /// `awaitq_reserve(ch, len, status)`: where to write the payload, or null.
+    pub reserve:
+        unsafe extern "C" fn(*const awaitq_channel_t, usize, *mut awaitq_status_t) -> *mut u8,
+    /// `awaitq_commit(ch, slot, tag, len)`.
+    pub commit:
+        unsafe extern "C" fn(*const awaitq_channel_t, *mut u8, u32, usize) -> awaitq_status_t,
+    /// `awaitq_abort(ch, slot)`.
+    pub abort: unsafe extern "C" fn(*const awaitq_channel_t, *mut u8) -> awaitq_status_t,
+}
+
 /// What the capsule points to.
 #[repr(C)]
 pub struct awaitq_capi_t {
@@ -133,6 +171,8 @@ pub struct awaitq_capi_t {
     pub producer: awaitq_producer_api_t,
     /// Version 2 on ([`AW_VERSION`]).
     pub aw: awaitq_aw_api_t,
+    /// Version 3 on ([`EXT_VERSION`]).
+    pub ext: awaitq_producer_ext_api_t,
 }
 
 #[cfg(test)]
@@ -157,6 +197,23 @@ mod tests {
         assert_eq!(
             size_of::<super::awaitq_stats_t>(),
             size_of::<awaitq_capi::Stats>()
+        );
+        use awaitq_capi::awaitq_producer_ext_api_t as TheirExt;
+        assert_eq!(
+            size_of::<super::awaitq_producer_ext_api_t>(),
+            size_of::<TheirExt>()
+        );
+        assert_eq!(
+            offset_of!(super::awaitq_producer_ext_api_t, abort),
+            offset_of!(TheirExt, abort)
+        );
+        assert_eq!(
+            size_of::<super::awaitq_frame_t>(),
+            size_of::<awaitq_capi::awaitq_frame_t>()
+        );
+        assert_eq!(
+            offset_of!(super::awaitq_frame_t, len),
+            offset_of!(awaitq_capi::awaitq_frame_t, len)
         );
         assert_eq!(super::CAPI_VERSION, awaitq_capi::AWAITQ_CAPI_VERSION);
         assert_eq!(super::PRODUCER_VERSION, awaitq_capi::AWAITQ_API_VERSION);

@@ -70,4 +70,4 @@ mod producer;
 pub use api::capi_version;
 pub use aw::NativeAwaitable;
 pub use future::{future_into_py, py_await, PyAwait};
-pub use producer::{Producer, PushError, Stats};
+pub use producer::{Producer, PushError, Reservation, Stats};

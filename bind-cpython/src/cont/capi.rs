@@ -13,7 +13,9 @@ use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use awaitq_capi::{awaitq_producer_api_t, PRODUCER_API};
+use awaitq_capi::{
+    awaitq_producer_api_t, awaitq_producer_ext_api_t, PRODUCER_API, PRODUCER_EXT_API,
+};
 use awaitq_core::ContError;
 use pyo3::ffi;
 
@@ -22,7 +24,8 @@ use super::obj::{Exc, Obj};
 use super::object::{self, ContObject, Kind};
 use super::{slots, with};
 
-/// The version of [`awaitq_capi_t`]: 2 added [`awaitq_aw_api_t`]. Defined once, in
+/// The version of [`awaitq_capi_t`]: 2 added [`awaitq_aw_api_t`], 3 the batch and zero-copy
+/// producer functions ([`awaitq_producer_ext_api_t`]). Defined once, in
 /// `awaitq-capi`, so `awaitq.h` (generated from it) states the same number as the capsule.
 pub const AWAITQ_CAPI_VERSION: u32 = awaitq_capi::AWAITQ_CAPI_VERSION;
 
@@ -64,13 +67,16 @@ pub struct awaitq_aw_api_t {
 }
 
 /// What the `awaitq._C_API` capsule points to: the producer table (its `version` field is
-/// [`AWAITQ_CAPI_VERSION`]), then the native-awaitable table. Append only.
+/// [`AWAITQ_CAPI_VERSION`]), then the native-awaitable table, then the batch and zero-copy
+/// producer table. Append only.
 #[repr(C)]
 pub struct awaitq_capi_t {
     /// The producer functions; `version` is [`AWAITQ_CAPI_VERSION`].
     pub producer: awaitq_producer_api_t,
     /// The native-awaitable functions (version 2).
     pub aw: awaitq_aw_api_t,
+    /// `awaitq_push_many`, `awaitq_reserve`, `awaitq_commit`, `awaitq_abort` (version 3).
+    pub ext: awaitq_producer_ext_api_t,
 }
 
 /// The capsule's table.
@@ -95,6 +101,7 @@ pub static C_API: awaitq_capi_t = awaitq_capi_t {
         raise: aw_raise,
         check: aw_check,
     },
+    ext: awaitq_producer_ext_api_t { ..PRODUCER_EXT_API },
 };
 
 /// Runs an API body, raising its error (or a panic) and returning `fail`. No

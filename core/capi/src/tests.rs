@@ -6,7 +6,7 @@ extern crate std;
 use core::ptr;
 use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::boxed::Box;
-use std::vec;
+use std::vec::Vec;
 
 use super::*;
 use awaitq_core::{Config, Overflow, RecvOp, Resume, Step, WakeHook};
@@ -16,11 +16,11 @@ use awaitq_status_t::*;
 /// (only the no-`alloc` build does that; Miri runs the `alloc` build).
 fn channel(capacity: usize, max_frame: usize) -> RawChannel {
     let cfg = Config::new(capacity, max_frame, Overflow::Reject);
-    let bytes = vec![0u8; cfg.storage_len()].into_boxed_slice();
+    let words: Box<[Word]> = (0..cfg.storage_words()).map(|_| Word::new(0)).collect();
     #[cfg(feature = "alloc")]
-    let storage = Storage::Owned(bytes);
+    let storage = Storage::Owned(words);
     #[cfg(not(feature = "alloc"))]
-    let storage = Storage::Borrowed(Box::leak(bytes));
+    let storage = Storage::Borrowed(Box::leak(words));
     RawChannel::new(storage, cfg).unwrap()
 }
 
@@ -149,6 +149,12 @@ fn the_table_points_at_the_functions() {
     assert_eq!(table.is_closed as *const (), awaitq_is_closed as *const ());
     assert_eq!(table.len as *const (), awaitq_len as *const ());
     assert_eq!(table.stats as *const (), awaitq_stats as *const ());
+    let ext = &PRODUCER_EXT_API;
+    assert_eq!(ext.version, AWAITQ_EXT_API_VERSION);
+    assert_eq!(ext.push_many as *const (), awaitq_push_many as *const ());
+    assert_eq!(ext.reserve as *const (), awaitq_reserve as *const ());
+    assert_eq!(ext.commit as *const (), awaitq_commit as *const ());
+    assert_eq!(ext.abort as *const (), awaitq_abort as *const ());
     let ch = channel(2, 4);
     let p = as_c_ptr(&ch);
     let mut st = Stats::default();
@@ -195,17 +201,24 @@ fn the_abi_layout_the_header_promises() {
         core::mem::size_of::<awaitq_producer_api_t>(),
         6 * core::mem::size_of::<usize>()
     );
+    assert_eq!(
+        core::mem::size_of::<awaitq_producer_ext_api_t>(),
+        5 * core::mem::size_of::<usize>()
+    );
+    assert_eq!(
+        core::mem::size_of::<awaitq_frame_t>(),
+        3 * core::mem::size_of::<usize>()
+    );
 }
 
 #[test]
 fn borrowed_storage_is_only_borrowed() {
     // How firmware and MicroPython hand the channel memory they keep alive themselves.
     let cfg = Config::new(2, 4, Overflow::Reject);
-    let raw: *mut [u8] = Box::into_raw(vec![0u8; cfg.storage_len()].into_boxed_slice());
+    let words: Box<[Word]> = (0..cfg.storage_words()).map(|_| Word::new(0)).collect();
+    let storage: &'static [Word] = Box::leak(words);
     {
-        // SAFETY: `raw` is a fresh, unaliased allocation; the reference lives inside `ch`,
-        // which goes out of scope before the allocation is reclaimed below.
-        let ch = RawChannel::new(Storage::Borrowed(unsafe { &mut *raw }), cfg).unwrap();
+        let ch = RawChannel::new(Storage::Borrowed(storage), cfg).unwrap();
         // SAFETY: `ch` is alive.
         unsafe {
             assert_eq!(
@@ -216,11 +229,151 @@ fn borrowed_storage_is_only_borrowed() {
         let mut buf = [0u8; 4];
         assert_eq!(ch.try_recv_into(&mut buf).unwrap().len, 4);
     }
-    // SAFETY: `raw` came from `Box::into_raw` and its only borrow went with `ch`.
-    let storage = unsafe { Box::from_raw(raw) };
-    // The frame was written into the borrowed memory (tag, length, payload).
-    assert_eq!(
-        &storage[..12],
-        &[1, 0, 0, 0, 4, 0, 0, 0, b'a', b'b', b'c', b'd']
-    );
+    // The frame was written into the borrowed memory: sequence, tag, length, payload.
+    let w: Vec<u32> = storage[..4].iter().map(|w| w.load(SeqCst)).collect();
+    assert_eq!(&w[1..], &[1, 4, u32::from_ne_bytes(*b"abcd")]);
+    // SAFETY: the only borrow went with `ch`; reclaim the leaked box.
+    drop(unsafe { Box::from_raw(core::ptr::from_ref(storage).cast_mut()) });
+}
+
+#[test]
+fn reserve_writes_in_place_and_commit_publishes() {
+    let ch = channel(2, 8);
+    let p = as_c_ptr(&ch);
+    let mut st = AWAITQ_INVALID;
+    // SAFETY: `p` points to `ch`; the slots are used within their `max_frame` bytes and each
+    // is given back exactly once.
+    unsafe {
+        let a = awaitq_reserve(p, 8, &mut st);
+        assert_eq!(st, AWAITQ_OK);
+        assert!(!a.is_null() && a as usize % 4 == 0);
+        let b = awaitq_reserve(p, 5, ptr::null_mut());
+        assert!(!b.is_null());
+        assert!(awaitq_reserve(p, 1, &mut st).is_null());
+        assert_eq!(st, AWAITQ_FULL);
+        assert!(awaitq_reserve(p, 9, &mut st).is_null());
+        assert_eq!(st, AWAITQ_OVERSIZE);
+        // Written the way DMA or C code would: through the byte pointer.
+        ptr::copy_nonoverlapping(b"zero-cpy".as_ptr(), a, 8);
+        ptr::copy_nonoverlapping(b"hello".as_ptr(), b, 5);
+        // Out of order: b is committed first, but frames leave in claim order.
+        assert_eq!(awaitq_commit(p, b, 2, 5), AWAITQ_OK);
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            ch.try_recv_into(&mut buf),
+            Err(awaitq_core::RecvError::Empty)
+        );
+        assert_eq!(awaitq_commit(p, a, 1, 8), AWAITQ_OK);
+        assert_eq!(
+            awaitq_commit(p, a, 1, 8),
+            AWAITQ_INVALID,
+            "given back twice"
+        );
+        let f = ch.try_recv_into(&mut buf).unwrap();
+        assert_eq!((f.tag, &buf[..f.len]), (1, &b"zero-cpy"[..]));
+        let f = ch.try_recv_into(&mut buf).unwrap();
+        assert_eq!((f.tag, &buf[..f.len]), (2, &b"hello"[..]));
+        assert_eq!(awaitq_commit(p, a.add(1), 1, 1), AWAITQ_INVALID);
+        assert_eq!(awaitq_abort(ptr::null(), a), AWAITQ_INVALID);
+    }
+    assert_eq!(ch.stats().sent, 2);
+    assert_eq!(ch.stats().dropped, 1);
+    assert_eq!(ch.stats().rejected, 1);
+}
+
+#[test]
+fn abort_and_oversize_commit_free_the_slot_and_deliver_nothing() {
+    let ch = channel(1, 4);
+    let p = as_c_ptr(&ch);
+    // SAFETY: `p` points to `ch`; each slot is given back once.
+    unsafe {
+        // The latest claim is undone at once.
+        let a = awaitq_reserve(p, 4, ptr::null_mut());
+        assert_eq!(awaitq_abort(p, a), AWAITQ_OK);
+        assert_eq!(awaitq_abort(p, a), AWAITQ_INVALID);
+        assert_eq!(awaitq_len(p), 0);
+        let b = awaitq_reserve(p, 4, ptr::null_mut());
+        assert!(!b.is_null());
+        assert_eq!(awaitq_commit(p, b, 1, 5), AWAITQ_OVERSIZE);
+        assert_eq!(awaitq_push(p, 7, b"ok".as_ptr(), 2), AWAITQ_OK);
+    }
+    let mut buf = [0u8; 4];
+    let f = ch.try_recv_into(&mut buf).unwrap();
+    assert_eq!((f.tag, &buf[..f.len]), (7, &b"ok"[..]));
+    assert_eq!(ch.stats().sent, 1);
+    assert_eq!(ch.stats().rejected, 1);
+}
+
+#[test]
+fn push_many_queues_in_order_and_reports_the_first_failure() {
+    let ch = channel(3, 4);
+    let p = as_c_ptr(&ch);
+    let frame = |tag: u32, data: &'static [u8]| awaitq_frame_t {
+        tag,
+        data: data.as_ptr(),
+        len: data.len(),
+    };
+    let frames = [
+        frame(1, b"a"),
+        frame(2, b"bb"),
+        frame(3, b"toolong"),
+        frame(4, b"d"),
+    ];
+    let mut pushed = 99;
+    // SAFETY: `p` points to `ch`; `frames` holds 4 valid frames.
+    unsafe {
+        assert_eq!(
+            awaitq_push_many(p, frames.as_ptr(), 4, &mut pushed),
+            AWAITQ_OVERSIZE
+        );
+        assert_eq!(pushed, 2);
+        assert_eq!(
+            awaitq_push_many(p, frames[3..].as_ptr(), 1, &mut pushed),
+            AWAITQ_OK
+        );
+        assert_eq!(pushed, 1);
+        assert_eq!(
+            awaitq_push_many(p, frames.as_ptr(), 1, &mut pushed),
+            AWAITQ_FULL
+        );
+        assert_eq!(pushed, 0);
+        assert_eq!(
+            awaitq_push_many(p, ptr::null(), 0, ptr::null_mut()),
+            AWAITQ_OK
+        );
+        assert_eq!(
+            awaitq_push_many(p, ptr::null(), 1, ptr::null_mut()),
+            AWAITQ_INVALID
+        );
+    }
+    let mut buf = [0u8; 4];
+    for (tag, data) in [(1, &b"a"[..]), (2, b"bb"), (4, b"d")] {
+        let f = ch.try_recv_into(&mut buf).unwrap();
+        assert_eq!((f.tag, &buf[..f.len]), (tag, data));
+    }
+}
+
+#[test]
+fn an_abort_behind_later_claims_is_skipped_by_the_consumer() {
+    let ch = channel(2, 4);
+    let p = as_c_ptr(&ch);
+    // SAFETY: `p` points to `ch`; each slot is given back once.
+    unsafe {
+        let a = awaitq_reserve(p, 4, ptr::null_mut());
+        let b = awaitq_reserve(p, 4, ptr::null_mut());
+        assert_eq!(awaitq_abort(p, a), AWAITQ_OK);
+        assert_eq!(
+            awaitq_len(p),
+            2,
+            "the aborted slot holds its place until skipped"
+        );
+        assert!(awaitq_reserve(p, 1, ptr::null_mut()).is_null());
+        ptr::copy_nonoverlapping(b"b".as_ptr(), b, 1);
+        assert_eq!(awaitq_commit(p, b, 2, 1), AWAITQ_OK);
+    }
+    let mut buf = [0u8; 4];
+    let f = ch.try_recv_into(&mut buf).unwrap();
+    assert_eq!((f.tag, &buf[..f.len]), (2, &b"b"[..]));
+    assert_eq!(ch.len(), 0);
+    assert_eq!(ch.stats().sent, 1);
 }

@@ -5,12 +5,12 @@ use super::*;
 use crate::testutil::HookCounter;
 use crate::{Config, Overflow};
 
-type Ch = Channel<Vec<u8>>;
+type Ch = Channel<Vec<crate::Word>>;
 
 /// A channel with a counting wake hook.
 fn channel(capacity: usize, max_frame: usize, overflow: Overflow) -> (Ch, HookCounter) {
     let cfg = Config::new(capacity, max_frame, overflow);
-    let ch = Channel::new(vec![0; cfg.storage_len()], cfg).unwrap();
+    let ch = Channel::new(crate::testutil::words(cfg.storage_words()), cfg).unwrap();
     let counter = HookCounter::new();
     ch.set_wake_hook(Some(counter.hook()));
     (ch, counter)

@@ -1,6 +1,8 @@
 /* awaitq: the producer C ABI. Push tagged byte frames into an awaitq channel from any thread,
- * RTOS task or ISR masked by the port's critical section; a Python (CPython or MicroPython)
- * consumer awaits them. Never blocks beyond that section, never allocates. */
+ * RTOS task or ISR (one by one, in batches, or written in place through a reservation); a
+ * Python (CPython or MicroPython) consumer awaits them. Lock-free where the target has
+ * compare-and-swap (elsewhere each atomic step is the port's critical section); never blocks,
+ * never allocates. */
 
 #ifndef AWAITQ_H
 #define AWAITQ_H
@@ -14,18 +16,25 @@
 #include <stdint.h>
 
 /**
- * Version of [`awaitq_producer_api_t`].
+ * Version of [`awaitq_producer_api_t`]. Its layout is frozen: hosts embed it at the start of
+ * larger tables (CPython's capsule), so later functions go in [`awaitq_producer_ext_api_t`].
  */
 #define AWAITQ_API_VERSION 1
 
 /**
  * Version of the table that CPython's `awaitq._C_API` capsule points to (`awaitq_capi_t`,
  * declared in `awaitq_aw.h`), held in its first field, `producer.version`. 1: the producer
- * functions; 2: + the native-awaitable functions. Append only: a new group of functions goes
- * after the last group and bumps this number; the groups before it never change layout, so
- * C code built against version N checks `producer.version >= N`.
+ * functions; 2: + the native-awaitable functions; 3: + [`awaitq_producer_ext_api_t`] (batch
+ * and zero-copy pushes). Append only: a new group of functions goes after the last group and
+ * bumps this number; the groups before it never change layout, so C code built against
+ * version N checks `producer.version >= N`.
  */
-#define AWAITQ_CAPI_VERSION 2
+#define AWAITQ_CAPI_VERSION 3
+
+/**
+ * Version of [`awaitq_producer_ext_api_t`].
+ */
+#define AWAITQ_EXT_API_VERSION 1
 
 /**
  * Result of the C functions. Zero is success; every failure is its own value.
@@ -57,6 +66,24 @@ typedef enum awaitq_status_t {
  * Opaque to C; a `*const awaitq_channel_t` is a `*const RawChannel`.
  */
 typedef struct awaitq_channel_t awaitq_channel_t;
+
+/**
+ * One frame for [`awaitq_push_many`].
+ */
+typedef struct awaitq_frame_t {
+  /**
+   * The frame's tag.
+   */
+  uint32_t tag;
+  /**
+   * `len` readable bytes, or null with `len == 0`.
+   */
+  const uint8_t *data;
+  /**
+   * Payload length in bytes.
+   */
+  size_t len;
+} awaitq_frame_t;
 
 /**
  * A snapshot of a channel's counters. `#[repr(C)]` because the C ABI hands it out as is.
@@ -119,6 +146,36 @@ typedef struct awaitq_producer_api_t {
   enum awaitq_status_t (*stats)(const struct awaitq_channel_t*, struct awaitq_stats_t*);
 } awaitq_producer_api_t;
 
+/**
+ * The batch and zero-copy producer functions as a table, for hosts that hand producers
+ * function pointers ([`awaitq_producer_api_t`]'s layout is frozen). Append only.
+ */
+typedef struct awaitq_producer_ext_api_t {
+  /**
+   * [`AWAITQ_EXT_API_VERSION`] at the time of building.
+   */
+  uint32_t version;
+  /**
+   * See [`awaitq_push_many`].
+   */
+  enum awaitq_status_t (*push_many)(const struct awaitq_channel_t*,
+                                    const struct awaitq_frame_t*,
+                                    size_t,
+                                    size_t*);
+  /**
+   * See [`awaitq_reserve`].
+   */
+  uint8_t *(*reserve)(const struct awaitq_channel_t*, size_t, enum awaitq_status_t*);
+  /**
+   * See [`awaitq_commit`].
+   */
+  enum awaitq_status_t (*commit)(const struct awaitq_channel_t*, uint8_t*, uint32_t, size_t);
+  /**
+   * See [`awaitq_abort`].
+   */
+  enum awaitq_status_t (*abort)(const struct awaitq_channel_t*, uint8_t*);
+} awaitq_producer_ext_api_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -134,6 +191,61 @@ enum awaitq_status_t awaitq_push(const struct awaitq_channel_t *ch,
                                  uint32_t tag,
                                  const uint8_t *data,
                                  size_t len);
+
+/**
+ * Queues `count` frames in order, claiming runs of free slots with one atomic step each and
+ * waking the consumer at most once. Stops at the first frame that cannot be queued and
+ * returns why (`AWAITQ_OK` if all were queued); `*pushed` (if not null) receives how many
+ * were queued. Never blocks, never allocates.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `frames` points to `count` readable
+ *   `awaitq_frame_t` (or is null with `count == 0`), each with a valid `data`/`len` pair as for
+ *   [`awaitq_push`]; `pushed` is null or writable.
+ */
+enum awaitq_status_t awaitq_push_many(const struct awaitq_channel_t *ch,
+                                      const struct awaitq_frame_t *frames,
+                                      size_t count,
+                                      size_t *pushed);
+
+/**
+ * Claims a slot for a frame of up to `len` bytes and returns where to write its payload
+ * (zero-copy: a DMA target, a parser's output), or null if the frame cannot be queued now
+ * (`*status`, if not null, says why: `AWAITQ_FULL`, `AWAITQ_CLOSED`, `AWAITQ_OVERSIZE`,
+ * `AWAITQ_INVALID`). The pointer is 4-byte aligned and valid for `max_frame` bytes until the
+ * slot is given back with [`awaitq_commit`] or [`awaitq_abort`] — exactly one of them, exactly
+ * once, from any thread. Until then the consumer sees the channel empty at this position
+ * (frames leave in claim order): commit promptly. Several producers may hold reservations
+ * at once. Never blocks, never allocates.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `status` is null or writable.
+ */
+uint8_t *awaitq_reserve(const struct awaitq_channel_t *ch,
+                        size_t len,
+                        enum awaitq_status_t *status);
+
+/**
+ * Publishes a reserved slot: `tag` and the first `len` bytes written at `slot`. Wakes a
+ * parked consumer. `AWAITQ_OVERSIZE` (the slot is released, nothing delivered) if `len`
+ * exceeds `max_frame`; `AWAITQ_INVALID` if `slot` is not a pending reservation of `ch`.
+ *
+ * # Safety
+ * - `ch` is null or a live channel pointer; `slot` came from [`awaitq_reserve`] on `ch` and
+ *   was not committed or aborted yet (a stale pointer may commit another producer's slot).
+ */
+enum awaitq_status_t awaitq_commit(const struct awaitq_channel_t *ch,
+                                   uint8_t *slot,
+                                   uint32_t tag,
+                                   size_t len);
+
+/**
+ * Gives a reserved slot up: nothing is delivered; the consumer skips the slot silently.
+ *
+ * # Safety
+ * - as [`awaitq_commit`].
+ */
+enum awaitq_status_t awaitq_abort(const struct awaitq_channel_t *ch, uint8_t *slot);
 
 /**
  * Closes the channel from the producer side: the consumer drains, then sees it closed.

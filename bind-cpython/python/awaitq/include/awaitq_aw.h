@@ -103,6 +103,7 @@ typedef struct awaitq_aw_api_t {
 typedef struct awaitq_capi_t {
     awaitq_producer_api_t producer; /* producer.version == AWAITQ_CAPI_VERSION of the runtime */
     awaitq_aw_api_t aw;             /* since version 2 (AWAITQ_AW_CAPI_VERSION) */
+    awaitq_producer_ext_api_t ext;  /* since version 3: push_many, reserve, commit, abort */
 } awaitq_capi_t;
 
 /* The table, per translation unit. An extension split over several C files defines

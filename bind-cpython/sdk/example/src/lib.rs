@@ -39,26 +39,66 @@ impl Job {
     }
 }
 
+/// Frames `k`: the sequence number (LE) then `k as u8` repeated, `size` bytes in all.
+fn fill(buf: &mut [u8], k: u32) {
+    buf[..4].copy_from_slice(&k.to_le_bytes());
+    buf[4..].fill(k as u8);
+}
+
+/// Starts a thread pushing `count` frames of `size` bytes: one `push` each (`mode="push"`),
+/// `push_many` in batches of 8 (`"many"`), or written in place through `reserve`/`commit`
+/// (`"reserve"`). It waits while the channel is full and closes it at the end.
 #[pyfunction]
-fn start(channel: &Bound<'_, PyAny>, count: u32, size: usize) -> PyResult<Job> {
+#[pyo3(signature = (channel, count, size, mode="push"))]
+fn start(channel: &Bound<'_, PyAny>, count: u32, size: usize, mode: &str) -> PyResult<Job> {
     if !(4..=256).contains(&size) {
         return Err(PyValueError::new_err("size outside 4..256"));
     }
+    let mode = match mode {
+        "push" => 0,
+        "many" => 1,
+        "reserve" => 2,
+        _ => {
+            return Err(PyValueError::new_err(
+                "mode must be 'push', 'many' or 'reserve'",
+            ))
+        }
+    };
     let producer = Producer::from_object(channel)?;
+    let full = || std::thread::sleep(Duration::from_micros(50));
     let thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 256];
         let mut pushed = 0;
-        for k in 0..count {
-            buf[..4].copy_from_slice(&k.to_le_bytes());
-            buf[4..size].fill(k as u8);
-            loop {
-                match producer.push(k, &buf[..size]) {
-                    Ok(()) => break,
-                    Err(PushError::Full) => std::thread::sleep(Duration::from_micros(50)),
-                    Err(_) => return pushed,
+        while pushed < count {
+            let r = match mode {
+                0 => {
+                    let mut buf = [0u8; 256];
+                    fill(&mut buf[..size], pushed);
+                    producer.push(pushed, &buf[..size]).map(|()| 1)
                 }
+                1 => {
+                    let mut bufs = [[0u8; 256]; 8];
+                    let n = (count - pushed).min(8) as usize;
+                    for (j, b) in bufs[..n].iter_mut().enumerate() {
+                        fill(&mut b[..size], pushed + j as u32);
+                    }
+                    let frames: Vec<(u32, &[u8])> = (0..n)
+                        .map(|j| (pushed + j as u32, &bufs[j][..size]))
+                        .collect();
+                    match producer.push_many(&frames) {
+                        (0, Err(e)) => Err(e),
+                        (k, _) => Ok(k as u32),
+                    }
+                }
+                _ => producer.reserve(size).and_then(|mut r| {
+                    fill(r.as_mut_slice(), pushed);
+                    r.commit(pushed, size).map(|()| 1)
+                }),
+            };
+            match r {
+                Ok(k) => pushed += k,
+                Err(PushError::Full) => full(),
+                Err(_) => return pushed,
             }
-            pushed += 1;
         }
         producer.close();
         pushed
