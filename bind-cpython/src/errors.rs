@@ -2,6 +2,7 @@
 //! exception. The core's errors keep their `Display` text (shared with MicroPython); the few
 //! that are the binding's own (argument checks, event-loop misuse) are spelled here.
 
+use awaitq_core::args::ArgError;
 use awaitq_core::{ConfigError, PushError, RecvError};
 use pyo3::exceptions::{
     PyException, PyMemoryError, PyOSError, PyRuntimeError, PyStopAsyncIteration, PyTypeError,
@@ -43,6 +44,8 @@ pub(crate) enum Failure {
     Exhausted,
     /// A tag that does not fit in a `u32`.
     TagOutOfRange,
+    /// An argument out of the range the core's rules allow.
+    Arg(ArgError),
     /// `recv_many(n)` with `n < 1`.
     BatchTooSmall,
     /// `spawn_producer(size=...)` outside `4..=max_frame`.
@@ -106,7 +109,8 @@ impl From<Failure> for PyErr {
             Failure::Config(e) => PyValueError::new_err(e.to_string()),
             Failure::EndOfStream => PyStopAsyncIteration::new_err(()),
             Failure::Exhausted => PyRuntimeError::new_err(EXHAUSTED),
-            Failure::TagOutOfRange => PyValueError::new_err("tag must be in range 0..2**32-1"),
+            Failure::TagOutOfRange => PyValueError::new_err(ArgError::TagOutOfRange.to_string()),
+            Failure::Arg(e) => PyValueError::new_err(e.to_string()),
             Failure::BatchTooSmall => PyValueError::new_err("n must be at least 1"),
             Failure::ProducerSize { size, max_frame } => PyValueError::new_err(format!(
                 "size must be between 4 and max_frame ({max_frame}), got {size}"

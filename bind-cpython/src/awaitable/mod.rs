@@ -25,7 +25,7 @@ use std::cell::{Cell, UnsafeCell};
 use pyo3::prelude::*;
 use pyo3::{ffi, Py};
 
-pub(crate) use state::Kind;
+pub(crate) use state::{new_bytes, Kind};
 use state::{Inner, Out};
 
 use crate::errors::Failure;
