@@ -26,11 +26,7 @@ setup() {
     grep -q "^$c" <<<"$have" || rustup component add "$c"
   done
   ensure_rust_target thumbv7m-none-eabi thumbv6m-none-eabi
-  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal --component miri,rust-src
-  elif ! rustup component list --toolchain nightly --installed | grep -q '^miri'; then
-    rustup component add --toolchain nightly miri rust-src
-  fi
+  ensure_nightly miri rust-src   # the pinned nightly (ci/nightly)
   command -v cc >/dev/null && command -v c++ >/dev/null || ensure_apt gcc g++
 }
 
@@ -79,7 +75,7 @@ miri() {
   done
   PROPTEST_CASES=8 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
     MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-env-forward=PROPTEST_CASES -Zmiri-env-forward=PROPTEST_DISABLE_FAILURE_PERSISTENCE" \
-    cargo +nightly miri test -q "${PKGS[@]}" --features awaitq-capi/alloc "${targets[@]}"
+    cargo +"$NIGHTLY" miri test -q "${PKGS[@]}" --features awaitq-capi/alloc "${targets[@]}"
 }
 step miri miri
 

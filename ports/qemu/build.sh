@@ -59,14 +59,9 @@ awaitq | awaitq-size)
     CARGO_FLAGS="--config 'profile.release.opt-level=\"s\"'"
     CARGO=cargo
     if [[ $VARIANT == awaitq-size ]]; then
-        # Add rust-src to an installed nightly rather than reinstalling it: `toolchain install`
-        # would also update it, and Miri (ci/test-core.sh) runs on the same nightly.
-        if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-            rustup toolchain install nightly --profile minimal --component rust-src >&2
-        elif ! grep -q '^rust-src' <<<"$(rustup component list --toolchain nightly --installed)"; then
-            rustup component add --toolchain nightly rust-src >&2
-        fi
-        CARGO="cargo +nightly"
+        # The pinned nightly (ci/nightly), the one Miri (ci/test-core.sh) runs on.
+        ensure_nightly rust-src
+        CARGO="cargo +$NIGHTLY"
         CARGO_FLAGS+=" -Zbuild-std=core -Zpanic-immediate-abort"
         CARGO_FLAGS+=" --config 'profile.release.panic=\"immediate-abort\"'"
     fi
