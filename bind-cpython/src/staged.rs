@@ -26,11 +26,11 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
-    /// Room for one batch of `max_frame`-sized frames (at least one frame); `NoMemory` if the
-    /// buffer cannot be allocated.
+    /// Room for the frame a receive waited for plus one batch of `max_frame`-sized frames
+    /// (at least one frame); `NoMemory` if the buffer cannot be allocated.
     pub(crate) fn new(max_frame: usize) -> Result<Self> {
         let record = SLOT_HEADER + max_frame;
-        let len = (BATCH_BYTES / record).max(1) * record;
+        let len = ((BATCH_BYTES / record).max(1) + 1) * record;
         let mut v = Vec::new();
         v.try_reserve_exact(len).map_err(|_| Failure::NoMemory)?;
         v.resize(len, 0);
