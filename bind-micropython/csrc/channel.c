@@ -60,6 +60,7 @@ static mp_obj_t channel_make_new(const mp_obj_type_t *type, size_t n_args, size_
     self->send_op = MP_OBJ_NULL;
     self->max_frame = (size_t)max_frame;
     self->wake_rfd = self->wake_wfd = -1;
+    self->parked_recv = MP_OBJ_NULL;
     self->staged = NULL;
     self->staged_len = SIZE_MAX;
     self->staged_tag = 0;

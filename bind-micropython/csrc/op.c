@@ -156,6 +156,32 @@ static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *fr
     return value;
 }
 
+// A receive parked in an event loop that asyncio.new_event_loop() has since replaced (after a
+// KeyboardInterrupt ended asyncio.run, say) can never be resumed: its task is in the old
+// loop's queues. It would hold the channel's receiver slot forever ("another receiver is
+// already waiting"). A new receive reclaims the slot: the stale op is finished without
+// consuming anything (if its task were ever resumed, it would get "already awaited").
+static void reclaim_stale_receiver(awaitq_mp_channel_obj_t *ch, awaitq_mp_op_obj_t *self) {
+    mp_obj_t old_obj = ch->parked_recv;
+    if (old_obj == MP_OBJ_NULL || old_obj == MP_OBJ_FROM_PTR(self)) {
+        return;
+    }
+    awaitq_mp_op_obj_t *old = op_of(old_obj);
+    if (awaitq_mp_op_phase(old) != AWAITQ_MP_PARKED) {
+        ch->parked_recv = MP_OBJ_NULL;
+        return;
+    }
+    mp_obj_t core = awaitq_mp_asyncio_core();
+    if (core == MP_OBJ_NULL || old->ioq == MP_OBJ_NULL ||
+        old->ioq == mp_load_attr(core, MP_QSTR__io_queue)) {
+        return;  // parked in the running loop: a live receiver (the second one gets "busy")
+    }
+    resume_cancel(old, AWAITQ_MP_RESUME_CLOSE);
+    old->arg = MP_OBJ_NULL;
+    old->ioq = MP_OBJ_NULL;  // the old loop's queue is dropped with it
+    ch->parked_recv = MP_OBJ_NULL;
+}
+
 // One Resume::Send step. Returns the value to complete with (via StopIteration), or
 // MP_OBJ_NULL after parking (the caller yields None).
 static mp_obj_t step(awaitq_mp_op_obj_t *self) {
@@ -198,6 +224,9 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     } else {
         uint8_t *dest;
         size_t dest_len;
+        if (phase == AWAITQ_MP_FRESH) {
+            reclaim_stale_receiver(ch, self);
+        }
         if (self->kind == AWAITQ_MP_RECV_INTO) {
             // Fetched at every step: a bytearray may have been resized while parked.
             if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
@@ -239,6 +268,9 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             return recv_value(self, &frame);
         case AWAITQ_MP_PENDING:
             park(self);
+            if (self->kind != AWAITQ_MP_SEND) {
+                ch->parked_recv = MP_OBJ_FROM_PTR(self);
+            }
             return MP_OBJ_NULL;
         default:  // FAILED, EXHAUSTED
             self->arg = MP_OBJ_NULL;

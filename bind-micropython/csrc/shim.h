@@ -123,6 +123,7 @@ typedef struct _awaitq_mp_channel_obj_t {
     int wake_wfd;                   // unix: what the wake hook writes; else -1
     // A frame taken from the core whose Python value is not built yet (MemoryError): the next
     // receive delivers it first. staged_len is SIZE_MAX when nothing is staged.
+    mp_obj_t parked_recv;           // the receive op that last parked (may have moved on since)
     uint8_t *staged;                // max_frame bytes, made on the first receive
     size_t staged_len;
     uint32_t staged_tag;
