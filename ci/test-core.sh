@@ -79,6 +79,20 @@ miri() {
 }
 step miri miri
 
+# ThreadSanitizer on the pinned nightly, std rebuilt instrumented (-Zbuild-std): the tests
+# that run real threads against a channel (core/tests/stress.rs: producers, a parked consumer,
+# both overflow policies; cont_future.rs: wakers fired from threads). Its own target dir (every
+# crate is rebuilt instrumented); the stress test shrinks (TSan is ~10x slower).
+tsan() {
+  local host
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  RUSTFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    AWAITQ_STRESS_FRAMES=20000 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/tsan" \
+    cargo +"$NIGHTLY" test -q -Zbuild-std --target "$host" -p awaitq-core \
+    --test stress --test cont_future
+}
+step tsan tsan
+
 # Not tests: figures for the log (the benchmark never fails on speed); the demo does fail if
 # a frame is lost, duplicated or reordered.
 step bench env AWAITQ_BENCH_QUICK=1 cargo bench -q -p awaitq-core --bench push_pop
