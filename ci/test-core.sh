@@ -79,6 +79,18 @@ miri() {
 }
 step miri miri
 
+# Fuzzing, bounded in time: many more random cases than the test step's default 256 of the
+# producer C ABI against the header's rules (core/capi/tests/fuzz_abi.rs: arbitrary lengths,
+# null channel/payload/out pointers) and of the receive state machine's inputs against the
+# documented model (core/tests/model.rs). `timeout` bounds each run whatever the machine.
+fuzz() {
+  PROPTEST_CASES=${AWAITQ_FUZZ_CASES:-200000} PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
+    timeout 600 cargo test -q --release -p awaitq-capi --features alloc --test fuzz_abi &&
+    PROPTEST_CASES=${AWAITQ_FUZZ_CASES:-200000} PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
+    timeout 600 cargo test -q --release -p awaitq-core --test model
+}
+step fuzz fuzz
+
 # ThreadSanitizer on the pinned nightly, std rebuilt instrumented (-Zbuild-std): the tests
 # that run real threads against a channel (core/tests/stress.rs: producers, a parked consumer,
 # both overflow policies; cont_future.rs: wakers fired from threads). Its own target dir (every
