@@ -66,6 +66,9 @@ static mp_obj_t channel_make_new(const mp_obj_type_t *type, size_t n_args, size_
     self->staged_tag = 0;
     size_t mem_len = awaitq_mp_core_size() + storage_len;
     self->mem = m_new(uint8_t, mem_len);
+    // Where a receive stages a frame until its value exists (op.c): made now, so a receive
+    // allocates nothing before its value.
+    self->staged = m_new(uint8_t, max_frame);
     if (!awaitq_mp_channel_init(self, mem_len, capacity, max_frame, overflow_code, &err)) {
         awaitq_mp_raise(&err);
     }

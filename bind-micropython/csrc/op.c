@@ -24,6 +24,8 @@
 #include "py/mperrno.h"
 #include "py/objlist.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 static awaitq_mp_op_obj_t *op_of(mp_obj_t obj) {
@@ -236,21 +238,28 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             dest = bufinfo.buf;
             dest_len = bufinfo.len;
         } else {
-            if (ch->staged == NULL) {
-                // Once per channel; may raise MemoryError, here in C, before anything is taken.
-                ch->staged = m_new(uint8_t, ch->max_frame);
-            }
-            if (ch->staged_len != SIZE_MAX) {
-                // A frame an earlier receive took but could not deliver comes first: this op
-                // ends without taking anything from the core (unparking if it was parked).
-                resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);
-                self->arg = MP_OBJ_NULL;
-                frame.tag = ch->staged_tag;
-                frame.len = ch->staged_len;
-                return recv_value(self, &frame);
-            }
             dest = ch->staged;
             dest_len = ch->max_frame;
+        }
+        if (ch->staged_len != SIZE_MAX) {
+            // A frame an earlier receive took but could not deliver (MemoryError) comes first,
+            // whatever the kind of this receive: it ends without taking anything from the
+            // core (unparking if it was parked).
+            if (self->kind == AWAITQ_MP_RECV_INTO && ch->staged_len > dest_len) {
+                abandon(self);
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("buffer of %u bytes is too small for a %u-byte frame"),
+                    (unsigned)dest_len, (unsigned)ch->staged_len);
+            }
+            resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);
+            self->arg = MP_OBJ_NULL;
+            frame.tag = ch->staged_tag;
+            frame.len = ch->staged_len;
+            if (self->kind == AWAITQ_MP_RECV_INTO) {
+                memcpy(dest, ch->staged, frame.len);
+                ch->staged_len = SIZE_MAX;  // delivered (the value is a small int)
+            }
+            return recv_value(self, &frame);
         }
         st = awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
     }

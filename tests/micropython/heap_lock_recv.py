@@ -105,3 +105,28 @@ async def main():
 
 
 asyncio.run(main())
+
+# A frame staged by a failed recv() goes first to the next receive of any kind (recv_into).
+ch = filled()
+aw = ch.recv()
+coro = body(aw, [None])
+micropython.heap_lock()
+try:
+    coro.send(None)
+except MemoryError:
+    pass
+finally:
+    micropython.heap_unlock()
+buf = bytearray(32)
+n = [None]
+
+
+async def into():
+    n[0] = await ch.recv_into(buf)
+
+
+try:
+    into().send(None)
+except StopIteration:
+    pass
+print("recv_into after a failed recv:", bytes(buf[: n[0]]) == FRAMES[0], len(ch))
