@@ -132,5 +132,29 @@ impl From<Failure> for PyErr {
     }
 }
 
+/// The exception for a caught Rust panic: `PanicException`, except PyO3's "a C API returned
+/// NULL" panic (`panic_on_null`, from its infallible constructors: `PyString::new`, `intern!`,
+/// `into_pyobject` of numbers), which under memory exhaustion is how a failed allocation shows
+/// (PyO3 reports the original error as unraisable first): that one is a `MemoryError`, raised
+/// from CPython's preallocated instances so raising it allocates nothing.
+pub(crate) fn panic_error(py: pyo3::Python<'_>, payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic in awaitq".into());
+    if msg == PYO3_NULL_PANIC {
+        // SAFETY: attached (we hold `py`); PyErr_NoMemory sets the error indicator.
+        unsafe { pyo3::ffi::PyErr_NoMemory() };
+        if let Some(e) = PyErr::take(py) {
+            return e;
+        }
+    }
+    pyo3::panic::PanicException::new_err(msg)
+}
+
+/// PyO3's panic message when a C API call it cannot fail returned NULL.
+const PYO3_NULL_PANIC: &str = "PyObject pointer is null";
+
 /// Results of the binding's internals.
 pub(crate) type Result<T, E = Failure> = std::result::Result<T, E>;

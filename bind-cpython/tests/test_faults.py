@@ -325,3 +325,49 @@ def test_pinger_tag_out_of_range_is_a_value_error():
             p.ping("1")
     finally:
         p.close()
+
+
+# --- native awaitables: every allocation of a Rust future awaiting Python, failing in turn --
+
+
+# PyO3 reports the MemoryError of a failed one-time initialisation (an interned string) as
+# unraisable before it panics (the binding turns that panic into the MemoryError raised); the
+# inner coroutines of a run that failed before awaiting them are never awaited.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_allocation_failure_in_native_awaitables_is_a_memory_error():
+    from awaitq.testing import cont
+
+    async def value(v):
+        return v
+
+    cell = [None]
+
+    async def body():
+        cell[0] = await cont.await_each([value(1), value(2), value(3)])
+
+    clean = failures = 0
+    for k in range(600):
+        cell[0] = None
+        coro = body()
+        _, exc = run_failing(k, lambda: drive_once(coro))
+        coro.close()
+        if exc is None:
+            assert cell[0] == [1, 2, 3]
+            clean += 1
+            if clean >= 20:
+                break
+        else:
+            assert isinstance(exc, MemoryError), f"k={k}: {type(exc).__name__}: {exc}"
+            failures += 1
+            clean = 0
+    assert failures > 0 and clean >= 20
+    gc.collect()
+    assert cont.live_futures() == 0, "a failed allocation leaked a Rust future"
+
+
+def drive_once(coro):
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass

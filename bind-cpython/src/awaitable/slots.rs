@@ -7,7 +7,6 @@ use std::ptr;
 
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::ffi::{self, PySendResult};
-use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTraceback, PyTuple, PyType};
@@ -15,6 +14,7 @@ use pyo3::Py;
 
 use super::state::{Inner, Out};
 use super::AwaitObject;
+use crate::errors::panic_error;
 use crate::wake::park::FutSlot;
 
 static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -115,14 +115,14 @@ unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) -> PyResult<R
     let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
         Ok(Ok(r)) => return r,
         Ok(Err(e)) => e,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in awaitq".into());
-            PanicException::new_err(msg)
-        }
+        Err(payload) => match catch_unwind(AssertUnwindSafe(|| panic_error(py, payload))) {
+            Ok(e) => e,
+            Err(_) => {
+                // SAFETY: attached.
+                unsafe { ffi::PyErr_NoMemory() };
+                return on_error;
+            }
+        },
     };
     // Raising a lazily built exception allocates its message, and PyO3 panics when that
     // allocation fails: then we are out of memory, and say so with CPython's preallocated
