@@ -65,7 +65,8 @@ step loom env RUSTFLAGS="--cfg loom -D warnings" LOOM_MAX_PREEMPTIONS=2 \
 # cases and writes no regression files (tests may also shrink themselves under cfg(miri)).
 # cont_stack: 100 000 chained awaits on a small stack, many minutes under Miri; remove it from
 # here once it shrinks N under cfg(miri).
-MIRI_SKIP=(cont_stack)
+# stress: 60 000 frames through real threads; ThreadSanitizer runs it (step tsan) instead.
+MIRI_SKIP=(cont_stack stress)
 miri() {
   local targets=(--lib) f name
   for f in core/tests/*.rs; do
