@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The CPython binding (bind-cpython): build the abi3 wheel in release mode, install it into the
 # private venv the way a user would (`pip install ./bind-cpython`), then run its pytest suites
-# (both event loops), the shared scenarios, stubtest, mypy, and Rust lints and unit tests.
+# (asyncio, uvloop, trio, anyio on both backends), the shared scenarios, the whole suite once
+# more with the descriptor-free waker thread forced (AWAITQ_WAKE=thread: the path Windows'
+# Proactor loop takes), stubtest, mypy, and Rust lints and unit tests.
 # Installs what it needs itself; idempotent.
 . "$(dirname "$0")/lib.sh"
 
 ensure_apt gcc libc6-dev        # the C-extension producer test compiles a small module
-ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout mypy uvloop
+ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout mypy uvloop "trio>=0.22" "anyio>=4.7" sniffio
 
 cd "$ROOT"
 # Release build of the wheel through pip (maturin is the PEP 517 backend; the same command
@@ -19,7 +21,7 @@ python -c 'import awaitq, sys; print("awaitq from", awaitq.__file__, "on", sys.v
 # even if the exit status were lost. A test that hangs (a lost wake-up) fails after 300 s
 # instead of eating the CI budget; the slowest test takes ~3 s.
 run_pytest() {
-  local log="$CACHE/pytest-cpython.log"
+  local log="$CACHE/pytest-cpython${AWAITQ_WAKE:+-$AWAITQ_WAKE}.log"
   set +e
   python -m pytest -q -p no:cacheprovider --timeout 300 -W error::pytest.PytestUnraisableExceptionWarning \
     bind-cpython/tests tests/test_scenarios.py "$@" 2>&1 | tee "$log"
@@ -32,6 +34,9 @@ run_pytest() {
   return "$status"
 }
 timed "pytest (bind-cpython/tests + tests/test_scenarios.py)" run_pytest
+# The same suite on the wake path with no descriptor (a native thread calling
+# call_soon_threadsafe), so the fallback Windows needs is tested here on Linux.
+AWAITQ_WAKE=thread timed "pytest again, AWAITQ_WAKE=thread (waker-thread fallback forced)" run_pytest
 
 timed "stubtest" python -m mypy.stubtest awaitq
 timed "mypy --strict (stub usage)" \

@@ -5,7 +5,7 @@
 # if any suite failed.
 . "$(dirname "$0")/lib.sh"
 
-ALL_SUITES=(core cpython micropython firmware)
+ALL_SUITES=(core cpython windows micropython firmware)
 suites=("${@:-${ALL_SUITES[@]}}")
 
 passed=0; failed=0; failed_names=()

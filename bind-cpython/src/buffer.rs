@@ -33,6 +33,10 @@ struct PyBuffer {
 const PYBUF_SIMPLE: c_int = 0;
 const PYBUF_WRITABLE: c_int = 0x0001;
 
+// Windows links against python3.dll's import library, which (as of the 3.10 stable ABI PyO3
+// targets) lacks these two: import them from python3.dll by name (they are exported there
+// from 3.11 on, so the Windows build needs CPython >= 3.11).
+#[cfg_attr(windows, link(name = "python3", kind = "raw-dylib"))]
 extern "C" {
     fn PyObject_GetBuffer(obj: *mut ffi::PyObject, view: *mut PyBuffer, flags: c_int) -> c_int;
     fn PyBuffer_Release(view: *mut PyBuffer);

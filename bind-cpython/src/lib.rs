@@ -7,7 +7,7 @@
 //! |---|---|
 //! | [`channel`] | `awaitq.Channel`, the Python face of a core channel |
 //! | `awaitable` | the native awaitable (`am_await`/`am_send`/`tp_iternext`/`send`/`throw`/`close`) |
-//! | `wake` | waking a parked consumer without the GIL: hook → eventfd → loop reader |
+//! | `wake` | waking a parked consumer without the GIL: hook → eventfd → loop reader (asyncio), → trio's pump task, or → a waker thread (no descriptor) |
 //! | [`producer`] | [`Producer`] for Rust threads, `ProducerHandle` and `_C_API` for C |
 //! | `errors` | the one mapping from core errors to Python exceptions |
 //! | `testing` | `spawn_producer`, `Pinger`: native threads for tests and benchmarks |
@@ -46,6 +46,7 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ProducerHandle>()?;
     m.add_class::<wake::park::WaitHandle>()?;
     m.add_class::<wake::loops::LoopWaker>()?;
+    m.add_class::<wake::park::TrioAbort>()?;
     m.add("Awaitable", awaitable::type_object(py)?)?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("ChannelClosed", py.get_type::<errors::ChannelClosed>())?;
@@ -56,6 +57,7 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_FRAME_LIMIT", awaitq_core::MAX_FRAME_LIMIT)?;
     m.add_function(wrap_pyfunction!(wake::loops::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wake::loops::_registered_loops, m)?)?;
+    m.add_function(wrap_pyfunction!(wake::loops::_at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;

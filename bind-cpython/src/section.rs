@@ -83,10 +83,19 @@ mod imp {
     struct SpinSection;
     critical_section::set_impl!(SpinSection);
 
+    #[cfg(unix)]
     fn me() -> usize {
         // SAFETY: pthread_self has no preconditions; on the supported platforms it is the
         // thread's control block address, unique among live threads and never 0.
         unsafe { libc::pthread_self() as usize }
+    }
+
+    /// Elsewhere (Windows): the address of a thread-local, unique among live threads and
+    /// never 0.
+    #[cfg(not(unix))]
+    fn me() -> usize {
+        std::thread_local!(static ME: u8 = const { 0 });
+        ME.with(|m| m as *const u8 as usize)
     }
 
     // SAFETY: acquire/release implement a mutual-exclusion lock (Acquire on taking, Release

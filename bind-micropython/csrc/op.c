@@ -7,8 +7,12 @@
 //   READY     complete: iternext returns mp_make_stop_iteration(value) (no heap allocation;
 //             recv_into's value is a small int, recv allocates only the bytes), send() raises
 //             StopIteration(value)
-//   PENDING   register this object with asyncio's I/O queue (queue_read), then yield None.
-//             Never yield without registering: an unregistered yield orphans the task.
+//   PENDING   inside an asyncio task: register this object with asyncio's I/O queue
+//             (queue_read), then yield None (never yield None without registering: an
+//             unregistered yield orphans the task). Outside asyncio (a hand-written
+//             scheduler driving send()): yield this object itself, which a scheduler waits on
+//             with select.poll: by its descriptor (`fileno()`, unix) or its stream ioctl
+//             (MP_STREAM_POLL, every port), then resumes with send(None).
 //   FAILED    raise the mapped exception (ChannelClosed ends `async for` instead)
 //   RETHROW   throw(): leave the I/O queue, re-raise what was thrown in (cancel, timeout)
 //   RETURNED  close(): leave the I/O queue, return None
@@ -91,9 +95,20 @@ static void abandon(awaitq_mp_op_obj_t *self) {
     self->arg = MP_OBJ_NULL;
 }
 
+// Is an asyncio task running (so a park registers with its I/O queue)?
+static bool in_asyncio_task(void) {
+    mp_obj_t core = awaitq_mp_asyncio_core();
+    return core != MP_OBJ_NULL && mp_load_attr(core, MP_QSTR_cur_task) != mp_const_none;
+}
+
 // PENDING: register, or, if registering raised, leave the parked state (so the channel does
 // not keep a phantom receiver that makes every later receive fail as "busy") and re-raise.
+// Outside asyncio nothing is registered (self->ioq stays NULL): the caller yields the op.
 static void park(awaitq_mp_op_obj_t *self) {
+    if (!in_asyncio_task()) {
+        self->ioq = MP_OBJ_NULL;
+        return;
+    }
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         do_register(self);
@@ -290,10 +305,15 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     }
 }
 
+// What a parked op yields: None to asyncio (it registered), itself to anything else.
+static mp_obj_t parked_yield(mp_obj_t self_in) {
+    return op_of(self_in)->ioq == MP_OBJ_NULL ? self_in : mp_const_none;
+}
+
 // `await op` (and every asyncio resume): no allocation on a ready frame.
 static mp_obj_t op_iternext(mp_obj_t self_in) {
     mp_obj_t value = step(op_of(self_in));
-    return value == MP_OBJ_NULL ? mp_const_none : mp_make_stop_iteration(value);
+    return value == MP_OBJ_NULL ? parked_yield(self_in) : mp_make_stop_iteration(value);
 }
 
 // send(value): what a Task calls when the op itself is its coroutine. The value is ignored
@@ -302,7 +322,7 @@ static mp_obj_t op_send(mp_obj_t self_in, mp_obj_t value) {
     (void)value;
     mp_obj_t result = step(op_of(self_in));
     if (result == MP_OBJ_NULL) {
-        return mp_const_none;
+        return parked_yield(self_in);
     }
     mp_raise_StopIteration(result);
 }
@@ -352,6 +372,20 @@ static mp_uint_t op_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, in
     return MP_STREAM_ERROR;
 }
 
+#if AWAITQ_MP_HAVE_FD
+// fileno(): the descriptor a hand-written scheduler polls while this op is parked (readable
+// when the channel may have changed). OSError(EINVAL) if the process had no descriptor left
+// when the channel was made (poll the object itself then: its ioctl answers readiness).
+static mp_obj_t op_fileno(mp_obj_t self_in) {
+    int fd = op_of(self_in)->channel->wake_rfd;
+    if (fd < 0) {
+        mp_raise_OSError(MP_EINVAL);
+    }
+    return MP_OBJ_NEW_SMALL_INT(fd);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(op_fileno_obj, op_fileno);
+#endif
+
 static const mp_stream_p_t op_stream_p = {
     .ioctl = op_ioctl,
 };
@@ -360,6 +394,9 @@ static const mp_rom_map_elem_t op_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_send), MP_ROM_PTR(&op_send_obj) },
     { MP_ROM_QSTR(MP_QSTR_throw), MP_ROM_PTR(&op_throw_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&op_close_obj) },
+    #if AWAITQ_MP_HAVE_FD
+    { MP_ROM_QSTR(MP_QSTR_fileno), MP_ROM_PTR(&op_fileno_obj) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(op_locals, op_locals_table);
 

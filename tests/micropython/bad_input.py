@@ -91,13 +91,12 @@ async def main():
 
 
 def outside_asyncio():
-    # Driving an awaitable with no running asyncio task: it cannot register for a wake-up,
-    # so it refuses instead of parking (and leaves no phantom receiver behind).
+    # Driving an awaitable with no running asyncio task (a hand-written scheduler): it parks
+    # and yields itself, for the scheduler to poll; close() leaves no phantom receiver behind.
     ch = awaitq.Channel(capacity=2, max_frame=4)
-    try:
-        next(ch.recv())
-    except RuntimeError as e:
-        print("no running task ->", e)
+    aw = ch.recv()
+    print("no running task -> yields itself:", next(aw) is aw)
+    aw.close()
     ch.send_nowait(b"ok")
     print("no phantom receiver:", asyncio.run(ch.recv()))
 

@@ -1,30 +1,28 @@
-# Outside asyncio: a hand-written scheduler drives coroutines with send() and select()s on the
-# fileno() of what a waiting receive yields, multiplexing channels fed by native threads.
-# Ports whose receives need a running asyncio task to wait print SKIP.
+# Outside asyncio: a hand-written scheduler drives coroutines with send() and waits with
+# select.poll on what a waiting receive yields (CPython: a WaitHandle; MicroPython: the
+# awaitable itself), multiplexing channels fed by native threads. It polls the descriptor
+# (fileno()) where there is one, else the object (MicroPython's stream ioctl, on an MCU).
 import awaitq
 from awaitq.testing import spawn_producer
 
 try:
     import select
 
-    select.select
+    select.poll
 except (ImportError, AttributeError):
     print("SKIP")
     raise SystemExit
 
-probe = awaitq.Channel(capacity=1, max_frame=1)
-aw = probe.recv()
-try:
-    handle = aw.send(None)
-except RuntimeError:
-    handle = None
-if not hasattr(handle, "fileno"):
-    print("SKIP")
-    raise SystemExit
-aw.close()
+
+def key(handle):
+    try:
+        return handle.fileno()
+    except (AttributeError, OSError):
+        return handle
 
 
 def run(coros):
+    poller = select.poll()
     ready = list(coros)
     waiting = {}
     while ready or waiting:
@@ -34,11 +32,15 @@ def run(coros):
                 h = c.send(None)
             except StopIteration:
                 continue
-            waiting.setdefault(h.fileno(), []).append(c)
+            k = key(h)
+            if k not in waiting:
+                poller.register(k, select.POLLIN)
+                waiting[k] = []
+            waiting[k].append(c)
         if waiting:
-            readable = select.select(list(waiting), [], [])[0]
-            for fd in readable:
-                ready.extend(waiting.pop(fd))
+            for k, _ in poller.poll():
+                poller.unregister(k)
+                ready.extend(waiting.pop(k))
 
 
 async def consume(name, ch, out):

@@ -73,10 +73,10 @@ impl Drop for Running<'_> {
 }
 
 impl AwaitObject {
-    /// `send(None)` and friends.
-    fn step_send(&self, py: Python<'_>) -> PyResult<Out> {
+    /// `send(value)` and friends (`value` is `None` for `__next__`).
+    fn step_send(&self, py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Out> {
         let mut run = Running::enter(self)?;
-        run.inner().send(py, self)
+        run.inner().send(py, self, value)
     }
 
     /// `throw(exc)`: cancels the wait and returns the error to raise.

@@ -40,7 +40,7 @@ fn create(py: Python<'_>) -> PyResult<Py<PyType>> {
     }
     // The type keeps a pointer to its method table: it must live as long as the process.
     let methods: &'static mut [ffi::PyMethodDef; 4] = Box::leak(Box::new([
-        method(c"send", meth_send, ffi::METH_O, c"send($self, value, /)\n--\n\nResume the wait; the value is ignored."),
+        method(c"send", meth_send, ffi::METH_O, c"send($self, value, /)\n--\n\nResume the wait (the value matters only under trio: the outcome of the wait)."),
         method(c"throw", meth_throw, ffi::METH_VARARGS, c"throw($self, typ, val=None, tb=None, /)\n--\n\nCancel the wait (nothing is consumed) and raise the exception."),
         method(c"close", meth_close, ffi::METH_NOARGS, c"close($self, /)\n--\n\nCancel the wait; nothing is consumed."),
         ffi::PyMethodDef::zeroed(),
@@ -155,14 +155,16 @@ unsafe extern "C" fn am_await(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 
 unsafe extern "C" fn am_send(
     obj: *mut ffi::PyObject,
-    _value: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
     result: *mut *mut ffi::PyObject,
 ) -> PySendResult {
-    // SAFETY: called by CPython with a live instance and a valid out-pointer.
+    // SAFETY: called by CPython with a live instance, a borrowed value (NULL for `__next__`)
+    // and a valid out-pointer.
     unsafe {
         *result = ptr::null_mut();
         trampoline(PySendResult::PYGEN_ERROR, |py| {
-            Ok(match this(obj).step_send(py)? {
+            let value = Bound::from_borrowed_ptr_or_opt(py, value);
+            Ok(match this(obj).step_send(py, value.as_ref())? {
                 Out::Return(v) => {
                     *result = v.into_ptr();
                     PySendResult::PYGEN_RETURN
@@ -177,8 +179,12 @@ unsafe extern "C" fn am_send(
 }
 
 /// `__next__` and `send(value)`: a return becomes `StopIteration(value)`.
-fn next(py: Python<'_>, aw: &AwaitObject) -> PyResult<*mut ffi::PyObject> {
-    match aw.step_send(py)? {
+fn next(
+    py: Python<'_>,
+    aw: &AwaitObject,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<*mut ffi::PyObject> {
+    match aw.step_send(py, value)? {
         Out::Yield(v) => Ok(v.into_ptr()),
         Out::Return(v) if v.is_none(py) => Err(PyStopIteration::new_err(())),
         // A 1-tuple of args, so a tuple value is not unpacked into StopIteration's args.
@@ -188,15 +194,20 @@ fn next(py: Python<'_>, aw: &AwaitObject) -> PyResult<*mut ffi::PyObject> {
 
 unsafe extern "C" fn iternext(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: called by CPython with a live instance.
-    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
+    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj), None)) }
 }
 
 unsafe extern "C" fn meth_send(
     obj: *mut ffi::PyObject,
-    _value: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython with a live instance.
-    unsafe { trampoline(ptr::null_mut(), |py| next(py, this(obj))) }
+    // SAFETY: called by CPython with a live instance and a borrowed argument.
+    unsafe {
+        trampoline(ptr::null_mut(), |py| {
+            let value = Bound::from_borrowed_ptr(py, value);
+            next(py, this(obj), Some(&value))
+        })
+    }
 }
 
 unsafe extern "C" fn meth_throw(

@@ -118,11 +118,22 @@ impl Inner {
         }
     }
 
-    /// `send(None)` / `__next__` / `am_send`.
-    pub(crate) fn send(&mut self, py: Python<'_>, aw: &AwaitObject) -> PyResult<Out> {
+    /// `send(value)` / `__next__` / `am_send`: `value` matters only to a trio park (an
+    /// `outcome`; a cancel arrives as one and ends the wait like a `throw`).
+    pub(crate) fn send(
+        &mut self,
+        py: Python<'_>,
+        aw: &AwaitObject,
+        value: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Out> {
         if self.ctx.is_some() {
-            park::check_driver(py, &aw.fut)?;
+            park::check_driver(py, &aw.fut, self.ctx)?;
+            let sent = park::outcome(py, self.ctx, value);
             park::resumed(&self.shared, &aw.fut, self.ctx);
+            if let Err(e) = sent {
+                self.throw(py, aw);
+                return Err(e);
+            }
         }
         loop {
             let step = self.attempt(py, aw);

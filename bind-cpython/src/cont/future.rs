@@ -282,13 +282,28 @@ pub(crate) fn arm(st: &FutureState, parker: &mut Option<Obj>) -> Result<Started,
 }
 
 /// core's `send` into a wait entry: the first yields the parker; the next (the wake came, or
-/// a spurious resume) ends the wait, and the future is polled again.
-pub(crate) fn wait_send(obj: &ContObject, parker: &mut Option<Obj>) -> Inner<Obj, Exc> {
+/// a spurious resume) ends the wait, and the future is polled again. Under trio the value
+/// sent is the wait's `outcome`: a cancel raises out of the wait, like a `throw`.
+pub(crate) fn wait_send(
+    obj: &ContObject,
+    parker: &mut Option<Obj>,
+    value: &Obj,
+) -> Inner<Obj, Exc> {
     if let Some(p) = parker.take() {
         return Inner::Yielded(p);
     }
+    let sent = match &obj.d.kind {
+        Kind::Future(st) => attached(|py| {
+            park::outcome(py, st.ctx.get(), Some(&value.bind(py)))
+                .map_err(|e| Exc::from_pyerr(py, e))
+        }),
+        _ => Ok(()),
+    };
     unpark(obj);
-    Inner::Returned(Obj::none())
+    match sent {
+        Ok(()) => Inner::Returned(Obj::none()),
+        Err(e) => Inner::Raised(e),
+    }
 }
 
 /// Ends a wait (throw, close, cancel).

@@ -97,7 +97,7 @@ impl Host for PyHost<'_> {
     fn send(&mut self, entry: &mut Entry, value: Obj) -> Inner<Obj, Exc> {
         match entry {
             Entry::Await { iter: Some(it), .. } => iter::send(it, &value),
-            Entry::Wait { parker } => future::wait_send(self.obj, parker),
+            Entry::Wait { parker } => future::wait_send(self.obj, parker, &value),
             // Never started (core starts before sending): nothing to resume.
             _ => Inner::Returned(value),
         }

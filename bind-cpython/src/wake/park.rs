@@ -5,7 +5,12 @@
 //!   per loop); the awaitable yields a fresh `loop.create_future()` with
 //!   `_asyncio_future_blocking = True`, which the reader callback completes. Never a bare
 //!   `None`: that would make asyncio poll.
-//! - Outside one (a hand-written scheduler driving `send()`): the hook points at the channel's
+//! - Inside a trio task: the hook points at the run's waker (watched by one system task); the
+//!   awaitable records the task and yields trio's `wait_task_rescheduled` trap, whose abort
+//!   callback ([`TrioAbort`]) forgets the task so a later wake cannot reschedule it. trio
+//!   resumes the awaitable with an `outcome` (`Value(None)` after a wake, `Error(Cancelled)`
+//!   after a cancel), which [`outcome`] unwraps.
+//! - Outside both (a hand-written scheduler driving `send()`): the hook points at the channel's
 //!   own descriptor, and the awaitable yields a [`WaitHandle`] whose `fileno()` the scheduler
 //!   `select()`s on before resuming with `send(None)`.
 //!
@@ -20,7 +25,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::{intern, Py};
 
-use super::loops::{self, LoopRef};
+use super::loops::{self, Here, LoopRef, LoopWaker};
 use super::waker::{Node, Waker};
 use crate::errors::Failure;
 use crate::shared::Shared;
@@ -28,8 +33,9 @@ use crate::shared::Shared;
 /// The context id of waits outside any event loop.
 pub(crate) const NO_LOOP: u64 = 0;
 
-/// Where a parked awaitable keeps the future it yielded (inside the awaitable object, so the
-/// garbage collector sees the reference). Touched only by threads attached to Python.
+/// Where a parked awaitable keeps the future it yielded (asyncio) or its task (trio), inside
+/// the awaitable object (so the garbage collector sees the reference). Touched only by
+/// threads attached to Python.
 #[derive(Default)]
 pub(crate) struct FutSlot(Cell<Option<Py<PyAny>>>);
 
@@ -135,12 +141,12 @@ pub(crate) struct WaitHandle {
 #[pymethods]
 impl WaitHandle {
     /// The descriptor that becomes readable when the channel may have changed.
-    fn fileno(&self) -> i32 {
-        self.waker.fileno()
+    fn fileno(&self) -> super::fd::RawWake {
+        self.waker.fileno().unwrap_or(-1) // an own waker always has a descriptor
     }
 
     fn __repr__(&self) -> String {
-        format!("<awaitq.WaitHandle fd={}>", self.waker.fileno())
+        format!("<awaitq.WaitHandle fd={}>", self.fileno())
     }
 }
 
@@ -152,10 +158,11 @@ pub(crate) fn park(
     slot: &FutSlot,
     ctx: &mut Option<u64>,
 ) -> PyResult<Parked> {
-    let event_loop = loops::running_loop(py)?;
-    let (id, node) = match &event_loop {
-        Some(lp) => loop_node(py, shared, lp)?,
-        None => (NO_LOOP, own_wait(py, shared)?.1),
+    let here = loops::here(py)?;
+    let (id, node) = match &here {
+        Here::Asyncio(lp) => loop_node(py, shared, lp, || loops::waker_for(py, lp))?,
+        Here::Trio(lw) => loop_node(py, shared, lw.as_any(), || Ok(lw.clone().unbind()))?,
+        Here::Outside => (NO_LOOP, own_wait(py, shared)?.1),
     };
     {
         let mut c = shared.consumer();
@@ -171,23 +178,34 @@ pub(crate) fn park(
     if shared.wake.retarget(&node) {
         return Ok(Parked::Recheck);
     }
-    let yielded = match event_loop {
-        Some(lp) => {
+    let yielded = match here {
+        Here::Asyncio(lp) => {
             let fut = lp.call_method0(intern!(py, "create_future"))?;
             fut.setattr(intern!(py, "_asyncio_future_blocking"), true)?;
             drop(slot.set(fut.clone().unbind()));
             fut.unbind()
         }
-        None => own_wait(py, shared)?.0.into_any(),
+        Here::Trio(_) => {
+            let task = loops::trio_current_task(py)?;
+            drop(slot.set(task.clone().unbind()));
+            let abort = TrioAbort {
+                shared: Arc::clone(shared),
+                task: task.unbind(),
+            };
+            loops::trio_trap(py, Bound::new(py, abort)?.into_any())?.unbind()
+        }
+        Here::Outside => own_wait(py, shared)?.0.into_any(),
     };
     Ok(Parked::Yield(yielded))
 }
 
-/// This channel's node in `lp`'s waker (cached for the loop last parked from).
+/// This channel's node in the waker of `lp` (an asyncio loop, or a trio run's [`LoopWaker`]),
+/// cached for the loop last parked from; `waker` finds the waker on a miss.
 fn loop_node(
     py: Python<'_>,
     shared: &Arc<Shared>,
     lp: &Bound<'_, PyAny>,
+    waker: impl FnOnce() -> PyResult<Py<LoopWaker>>,
 ) -> PyResult<(u64, Arc<Node>)> {
     let stale = {
         let mut c = shared.consumer();
@@ -198,7 +216,7 @@ fn loop_node(
         stale
     };
     drop(stale);
-    let lw = loops::waker_for(py, lp)?;
+    let lw = waker()?;
     let (id, node) = {
         let w = lw.get();
         (w.id, Node::new(&w.waker, Arc::downgrade(shared)))
@@ -243,11 +261,17 @@ fn own_wait(py: Python<'_>, shared: &Arc<Shared>) -> PyResult<(Py<WaitHandle>, A
 
 /// Before resuming a parked awaitable: in a loop, the future it yielded is taken out when the
 /// wake completes it, so a future still pending means another task is driving this awaitable
-/// (`await aw` from a second task). That driver is refused and the wait stays intact.
-pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
+/// (`await aw` from a second task). That driver is refused and the wait stays intact. Under
+/// trio the slot holds the parked task until a wake or an abort takes it: one still there
+/// means the same.
+pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot, ctx: Option<u64>) -> PyResult<()> {
     let Some(fut) = slot.take() else {
         return Ok(());
     };
+    if ctx.is_some_and(loops::is_trio) {
+        drop(slot.set(fut));
+        return Err(Failure::SharedAwaitable.into());
+    }
     let pending = !fut
         .bind(py)
         .call_method0(intern!(py, "done"))?
@@ -257,6 +281,22 @@ pub(crate) fn check_driver(py: Python<'_>, slot: &FutSlot) -> PyResult<()> {
         return Err(Failure::SharedAwaitable.into());
     }
     Ok(())
+}
+
+/// What the driver sent into a parked awaitable: under trio an `outcome` (`Error(Cancelled)`
+/// after a cancel raises here; the caller then ends the wait as for a `throw`); elsewhere
+/// ignored.
+pub(crate) fn outcome(
+    py: Python<'_>,
+    ctx: Option<u64>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    match value {
+        Some(v) if ctx.is_some_and(loops::is_trio) && !v.is_none() => {
+            v.call_method0(intern!(py, "unwrap")).map(drop)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Resuming a parked awaitable (it will attempt again): forget its future; outside a loop,
@@ -293,6 +333,15 @@ pub(crate) fn wake_waiters(py: Python<'_>, shared: &Shared, ctx: u64) -> PyResul
             .collect()
     };
     let mut result = Ok(());
+    if loops::is_trio(ctx) {
+        for task in futs {
+            let r = loops::trio_reschedule(py, task.bind(py));
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        return result;
+    }
     for fut in futs {
         // A cancelled future (its task is being thrown into) refuses the result with
         // InvalidStateError: nothing to wake. Checking done() first would cost a call per wake.
@@ -306,6 +355,34 @@ pub(crate) fn wake_waiters(py: Python<'_>, shared: &Shared, ctx: u64) -> PyResul
         }
     }
     result
+}
+
+/// The abort callback of a trio park: trio calls it (with the task still parked) to cancel
+/// the wait. It takes the task out of its waiter slot, so no later wake reschedules it, and
+/// lets trio deliver `Cancelled` (which [`outcome`] raises in the awaitable).
+#[pyclass(frozen, module = "awaitq._awaitq")]
+pub(crate) struct TrioAbort {
+    shared: Arc<Shared>,
+    task: Py<PyAny>,
+}
+
+#[pymethods]
+impl TrioAbort {
+    fn __call__(&self, py: Python<'_>, _raise_cancel: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let me = self.task.as_ptr();
+        let taken: Vec<Py<PyAny>> = {
+            let c = self.shared.consumer();
+            c.waiters
+                .iter()
+                // SAFETY: registered slots are alive (see `Waiter`), and we are attached.
+                .map(|w| unsafe { w.slot.as_ref() })
+                .filter(|s| s.peek() == me)
+                .filter_map(FutSlot::take)
+                .collect()
+        };
+        drop(taken);
+        loops::trio_abort_succeeded(py)
+    }
 }
 
 /// `asyncio.InvalidStateError` (what `set_result` on a done future raises).

@@ -8,7 +8,8 @@
 //!      waker.push(node); if stack was empty: signal
 //! ```
 //!
-//! A [`Waker`] is one wake-up descriptor plus a lock-free stack of the [`Node`]s fired since
+//! A [`Waker`] is one wake-up signal (a descriptor, or a [`WakerThread`] where the loop cannot
+//! watch one) plus a lock-free stack of the [`Node`]s fired since
 //! the consumer last looked (a Treiber stack with a take-all pop, so no ABA: nodes are only
 //! pushed concurrently, and taken all at once by the single consumer). Only the
 //! empty -> non-empty push writes the descriptor, so a burst of wakes costs one syscall.
@@ -23,14 +24,75 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use super::fd::WakeFd;
+use super::fd::{RawWake, WakeFd};
 use crate::shared::Shared;
 
-/// One wake-up descriptor and the nodes fired since the consumer last looked.
+/// One wake-up signal and the nodes fired since the consumer last looked.
 #[derive(Debug)]
 pub(crate) struct Waker {
-    fd: WakeFd,
+    signal: Signal,
     head: AtomicPtr<Node>,
+}
+
+#[derive(Debug)]
+enum Signal {
+    /// A descriptor the loop (or `select()`) watches.
+    Fd(WakeFd),
+    /// A thread that schedules the loop's callback (no descriptor).
+    Thread(WakerThread),
+}
+
+/// The wake path with no descriptor: a native thread that sleeps (`park`) until a producer's
+/// empty -> non-empty push unparks it, then runs `on_wake` (which attaches to Python and
+/// calls the loop's `call_soon_threadsafe`). A producer only stores a flag and unparks a
+/// thread: no GIL, no allocation, no lock. The thread ends when the waker is dropped; it is
+/// never joined (after a `fork()` it does not exist in the child).
+#[derive(Debug)]
+pub(crate) struct WakerThread {
+    state: Arc<ThreadState>,
+    thread: std::thread::Thread,
+}
+
+#[derive(Debug, Default)]
+struct ThreadState {
+    pending: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl WakerThread {
+    fn spawn(on_wake: Box<dyn Fn() + Send>) -> std::io::Result<Self> {
+        let state = Arc::new(ThreadState::default());
+        let st = Arc::clone(&state);
+        let handle = std::thread::Builder::new()
+            .name("awaitq-waker".into())
+            .spawn(move || loop {
+                // The unpark token makes a signal between these checks and `park` not lost.
+                if st.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                if st.pending.swap(false, Ordering::AcqRel) {
+                    on_wake();
+                } else {
+                    std::thread::park();
+                }
+            })?;
+        Ok(Self {
+            state,
+            thread: handle.thread().clone(),
+        })
+    }
+
+    fn signal(&self) {
+        self.state.pending.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+impl Drop for WakerThread {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
 }
 
 /// A channel's membership in one [`Waker`].
@@ -43,16 +105,29 @@ pub(crate) struct Node {
 }
 
 impl Waker {
+    /// A waker with a descriptor.
     pub(crate) fn new() -> std::io::Result<Arc<Self>> {
-        Ok(Arc::new(Self {
-            fd: WakeFd::new()?,
-            head: AtomicPtr::new(ptr::null_mut()),
-        }))
+        Ok(Self::with(Signal::Fd(WakeFd::new()?)))
     }
 
-    /// The descriptor an event loop or `select()` watches.
-    pub(crate) fn fileno(&self) -> i32 {
-        self.fd.fileno()
+    /// A waker whose signal runs `on_wake` on a [`WakerThread`].
+    pub(crate) fn threaded(on_wake: Box<dyn Fn() + Send>) -> std::io::Result<Arc<Self>> {
+        Ok(Self::with(Signal::Thread(WakerThread::spawn(on_wake)?)))
+    }
+
+    fn with(signal: Signal) -> Arc<Self> {
+        Arc::new(Self {
+            signal,
+            head: AtomicPtr::new(ptr::null_mut()),
+        })
+    }
+
+    /// The descriptor an event loop or `select()` watches (`None` for a threaded waker).
+    pub(crate) fn fileno(&self) -> Option<RawWake> {
+        match &self.signal {
+            Signal::Fd(fd) => Some(fd.fileno()),
+            Signal::Thread(_) => None,
+        }
     }
 
     /// Producer side: queue `node` and signal on the empty -> non-empty edge.
@@ -71,14 +146,19 @@ impl Waker {
             }
         }
         if head.is_null() {
-            self.fd.signal();
+            match &self.signal {
+                Signal::Fd(fd) => fd.signal(),
+                Signal::Thread(t) => t.signal(),
+            }
         }
     }
 
     /// Consumer side: clears the descriptor, then takes every queued node. In that order, a
     /// push racing with us either lands before the take (and is taken) or signals again.
     pub(crate) fn take(&self) -> Vec<Arc<Node>> {
-        self.fd.drain();
+        if let Signal::Fd(fd) = &self.signal {
+            fd.drain();
+        }
         let mut out = Vec::new();
         // Acquire pairs with every pusher's Release CAS (all updates of `head` are RMWs, so
         // they form one release sequence): each node's `next` is visible.
@@ -188,6 +268,29 @@ mod tests {
         assert_eq!(Arc::strong_count(&a), 1);
         a.fire(); // no waker: nothing happens
         assert!(!a.queued.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn thread_signals_once_per_empty_to_nonempty_edge() {
+        use std::sync::mpsc;
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let waker = Waker::threaded(Box::new(move || {
+            let _ = tx.lock().unwrap().send(());
+        }))
+        .unwrap();
+        assert_eq!(waker.fileno(), None);
+        let a = Node::new(&waker, Weak::new());
+        let b = Node::new(&waker, Weak::new());
+        a.fire();
+        b.fire();
+        let wait = std::time::Duration::from_secs(5);
+        rx.recv_timeout(wait).expect("the thread ran on_wake");
+        assert_eq!(waker.take().len(), 2);
+        a.fire();
+        rx.recv_timeout(wait).expect("a second edge, a second wake");
+        assert_eq!(waker.take().len(), 1);
+        assert!(rx.try_recv().is_err(), "no wake without an edge");
     }
 
     #[test]
