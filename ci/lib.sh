@@ -51,3 +51,30 @@ timed() {
   printf '[time] %s: %ss%s\n' "$name" "$((SECONDS - t0))" "$([ $rc -eq 0 ] || echo " (failed: $rc)")" >&2
   return $rc
 }
+
+# The pinned nightly behind Miri, the sanitizers and the size-optimised firmware (-Zbuild-std):
+# one line in ci/nightly, so a new nightly cannot break CI by itself. ensure_nightly COMPONENT...
+# sets NIGHTLY to a toolchain name for `cargo +$NIGHTLY` / `rustup run $NIGHTLY`: the pinned
+# one, or an installed `nightly` built from the same day's manifest (the same compiler, no
+# download), else it installs the pinned one.
+NIGHTLY_PIN="$(tr -d '[:space:]' <"$ROOT/ci/nightly")"
+ensure_nightly() {
+  NIGHTLY="$NIGHTLY_PIN"
+  if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
+    local sysroot manifest
+    sysroot="$(rustup run nightly rustc --print sysroot 2>/dev/null || true)"
+    manifest="$sysroot/lib/rustlib/multirust-channel-manifest.toml"
+    if [ -n "$sysroot" ] && grep -qx "date = \"${NIGHTLY_PIN#nightly-}\"" "$manifest" 2>/dev/null; then
+      NIGHTLY=nightly
+    else
+      rustup toolchain install "$NIGHTLY" --profile minimal >&2
+    fi
+  fi
+  local have missing=()
+  have="$(rustup component list --toolchain "$NIGHTLY" --installed)"
+  for c in "$@"; do
+    grep -q "^$c" <<<"$have" || missing+=("$c")
+  done
+  [ ${#missing[@]} -eq 0 ] || rustup component add --toolchain "$NIGHTLY" "${missing[@]}" >&2
+  export NIGHTLY
+}

@@ -26,11 +26,7 @@ setup() {
     grep -q "^$c" <<<"$have" || rustup component add "$c"
   done
   ensure_rust_target thumbv7m-none-eabi thumbv6m-none-eabi
-  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal --component miri,rust-src
-  elif ! rustup component list --toolchain nightly --installed | grep -q '^miri'; then
-    rustup component add --toolchain nightly miri rust-src
-  fi
+  ensure_nightly miri rust-src   # the pinned nightly (ci/nightly)
   command -v cc >/dev/null && command -v c++ >/dev/null || ensure_apt gcc g++
 }
 
@@ -69,7 +65,8 @@ step loom env RUSTFLAGS="--cfg loom -D warnings" LOOM_MAX_PREEMPTIONS=2 \
 # cases and writes no regression files (tests may also shrink themselves under cfg(miri)).
 # cont_stack: 100 000 chained awaits on a small stack, many minutes under Miri; remove it from
 # here once it shrinks N under cfg(miri).
-MIRI_SKIP=(cont_stack)
+# stress: 60 000 frames through real threads; ThreadSanitizer runs it (step tsan) instead.
+MIRI_SKIP=(cont_stack stress)
 miri() {
   local targets=(--lib) f name
   for f in core/tests/*.rs; do
@@ -79,9 +76,35 @@ miri() {
   done
   PROPTEST_CASES=8 PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
     MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-env-forward=PROPTEST_CASES -Zmiri-env-forward=PROPTEST_DISABLE_FAILURE_PERSISTENCE" \
-    cargo +nightly miri test -q "${PKGS[@]}" --features awaitq-capi/alloc "${targets[@]}"
+    cargo +"$NIGHTLY" miri test -q "${PKGS[@]}" --features awaitq-capi/alloc "${targets[@]}"
 }
 step miri miri
+
+# Fuzzing, bounded in time: many more random cases than the test step's default 256 of the
+# producer C ABI against the header's rules (core/capi/tests/fuzz_abi.rs: arbitrary lengths,
+# null channel/payload/out pointers) and of the receive state machine's inputs against the
+# documented model (core/tests/model.rs). `timeout` bounds each run whatever the machine.
+fuzz() {
+  PROPTEST_CASES=${AWAITQ_FUZZ_CASES:-200000} PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
+    timeout 600 cargo test -q --release -p awaitq-capi --features alloc --test fuzz_abi &&
+    PROPTEST_CASES=${AWAITQ_FUZZ_CASES:-200000} PROPTEST_DISABLE_FAILURE_PERSISTENCE=1 \
+    timeout 600 cargo test -q --release -p awaitq-core --test model
+}
+step fuzz fuzz
+
+# ThreadSanitizer on the pinned nightly, std rebuilt instrumented (-Zbuild-std): the tests
+# that run real threads against a channel (core/tests/stress.rs: producers, a parked consumer,
+# both overflow policies; cont_future.rs: wakers fired from threads). Its own target dir (every
+# crate is rebuilt instrumented); the stress test shrinks (TSan is ~10x slower).
+tsan() {
+  local host
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  RUSTFLAGS="-Zsanitizer=thread" TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    AWAITQ_STRESS_FRAMES=20000 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/tsan" \
+    cargo +"$NIGHTLY" test -q -Zbuild-std --target "$host" -p awaitq-core \
+    --test stress --test cont_future
+}
+step tsan tsan
 
 # Not tests: figures for the log (the benchmark never fails on speed); the demo does fail if
 # a frame is lost, duplicated or reordered.

@@ -80,6 +80,15 @@ step "qemu build (board without awaitq)" "$ROOT/ports/qemu/build.sh" "$SRC" "$OU
 step "qemu tests (size-optimised)" run_in_qemu "$OUT/qemu-size/firmware.elf" "$OUT/results/qemu-size" \
   "${SCENARIOS[@]}" "$ROOT"/ports/qemu/tests/*.py
 step "awaitq flash/RAM cost" size_report
+# The native awaitables (AWAITQ_CONT=1, off by default on MCU builds for their flash cost) and
+# their C-API test extension, built for the board and run in qemu: the awaitq_aw.h C API and
+# `async with` (tests/micropython/cont_with.py, which needs no awaitq.testing) next to the
+# shared scenarios, on real Cortex-M code. AWAITQ_FIRMWARE_CONT=0 skips it (~3 min).
+if [ "${AWAITQ_FIRMWARE_CONT:-1}" != 0 ]; then
+  step "qemu build (native awaitables, AWAITQ_CONT=1)" "$ROOT/ports/qemu/build.sh" "$SRC" "$OUT/qemu-cont" awaitq-cont
+  step "qemu tests (native awaitables)" run_in_qemu "$OUT/qemu-cont/firmware.elf" "$OUT/results/qemu-cont" \
+    "$ROOT/tests/micropython/cont_with.py" "${SCENARIOS[@]}"
+fi
 step "rtos harness build" "$ROOT/ports/rtos/build.sh" "$SRC" "$OUT/rtos"
 step "rtos harness tests" "$ROOT/ports/rtos/run-tests.sh" "$OUT/rtos/rtos_harness" \
   "$ROOT"/ports/rtos/tests/*.py "${SCENARIOS[@]}"

@@ -24,6 +24,10 @@
 #                            0 elsewhere (it costs flash: see the README). It is also a C macro
 #                            (-DAWAITQ_MP_CONT in CFLAGS_USERMOD): a build that compiles the shim
 #                            with flags of its own (ports/rtos) must pass it too.
+#   AWAITQ_AW_EXT            1: also the native-awaitable test extension (module `aw_ext`,
+#                            bind-micropython/tests/cext/aw_ext.c) off the unix port, where it is
+#                            always in with AWAITQ_CONT. Default 0 (the firmware suite's
+#                            awaitq-cont board sets it, to run the native awaitables in qemu).
 #   AWAITQ_CARGO_TARGET_DIR  cargo's target dir (default: per build, $(BUILD)/awaitq/cargo).
 #                            Builds may share one to reuse compiled dependencies, but must then
 #                            not run concurrently (the staticlib path is shared; it is copied
@@ -46,6 +50,8 @@ AWAITQ_SRC := $(addprefix $(AWAITQ_MP)/csrc/,module.c channel.c op.c ioq.c sys.c
 SRC_USERMOD_C += $(AWAITQ_SRC)
 CFLAGS_USERMOD += -I$(AWAITQ_MP)/csrc -I$(AWAITQ_ROOT)/ports -I$(AWAITQ_ROOT)/ports/include
 CFLAGS_USERMOD += -DAWAITQ_MP_CONT=$(AWAITQ_CONT)
+AWAITQ_AW_EXT ?= 0
+CFLAGS_USERMOD += -DAWAITQ_MP_AW_EXT=$(AWAITQ_AW_EXT)
 AWAITQ_FEATURES := $(if $(filter 1,$(AWAITQ_CONT)),--features cont)
 
 AWAITQ_LIB := $(AWAITQ_BUILD)/libawaitq_micropython.a

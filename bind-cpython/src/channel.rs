@@ -4,15 +4,14 @@ use std::sync::Arc;
 
 use awaitq_core::{Config, Overflow, RecvError, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyDict, PyString};
 use pyo3::{ffi, Py};
 
 use crate::args;
 use crate::awaitable::cache::AwCache;
-use crate::awaitable::Kind;
+use crate::awaitable::{new_bytes, Kind};
 use crate::buffer;
 use crate::errors::Failure;
-use crate::gil::GilCell;
 use crate::producer::ProducerHandle;
 use crate::shared::Shared;
 
@@ -22,8 +21,6 @@ use crate::shared::Shared;
 #[pyclass(frozen, module = "awaitq")]
 pub struct Channel {
     shared: Arc<Shared>,
-    /// Where `try_recv` lands a frame before it becomes `bytes` (`max_frame` long).
-    scratch: GilCell<Box<[u8]>>,
 }
 
 impl Channel {
@@ -35,38 +32,24 @@ impl Channel {
     fn awaitable(&self, py: Python<'_>, kind: Kind, arg: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         AwCache::get(py, &self.shared, kind, arg)
     }
-
-    /// The next frame, given to `f` (which must not run Python code: it may allocate the
-    /// result object, nothing more).
-    fn try_take<R>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(u32, &[u8]) -> R,
-    ) -> Result<Option<R>, Failure> {
-        self.scratch
-            .with(py, |buf| match self.shared.ch.try_recv_into(buf) {
-                Ok(frame) => Ok(Some(f(frame.tag, &buf[..frame.len]))),
-                Err(RecvError::Empty) => Ok(None),
-                Err(e) => Err(self.shared.recv_failure(e)),
-            })
-    }
 }
 
 #[pymethods]
 impl Channel {
-    // `None` stands for the core's defaults, which the text signature shows.
+    // Left out, a size takes the core's default (the text signature shows it); `None` is
+    // refused like any non-int, as on MicroPython.
     #[new]
     #[pyo3(
-        signature = (capacity=None, max_frame=None, overflow=None),
+        signature = (capacity=args::Given(None), max_frame=args::Given(None), overflow=None),
         text_signature = "(capacity=256, max_frame=64, overflow='reject')"
     )]
     fn new(
-        capacity: Option<&Bound<'_, PyAny>>,
-        max_frame: Option<&Bound<'_, PyAny>>,
+        capacity: args::Given<'_>,
+        max_frame: args::Given<'_>,
         overflow: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let capacity = capacity.map_or(Ok(DEFAULT_CAPACITY), |c| args::size(c, "capacity"))?;
-        let max_frame = max_frame.map_or(Ok(DEFAULT_MAX_FRAME), |m| args::size(m, "max_frame"))?;
+        let capacity = args::size_or(capacity, "capacity", DEFAULT_CAPACITY)?;
+        let max_frame = args::size_or(max_frame, "max_frame", DEFAULT_MAX_FRAME)?;
         let overflow = match overflow {
             None => Overflow::default(),
             Some(o) => {
@@ -77,10 +60,7 @@ impl Channel {
             }
         };
         let shared = Shared::new(Config::new(capacity, max_frame, overflow))?;
-        Ok(Self {
-            scratch: GilCell::new(vec![0; shared.config.max_frame].into_boxed_slice()),
-            shared,
-        })
+        Ok(Self { shared })
     }
 
     /// `await ch.recv_tagged()` -> `(tag, payload)`.
@@ -126,8 +106,23 @@ impl Channel {
     }
 
     /// The next payload, or `None` when empty; raises `ChannelClosed` once closed and drained.
-    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyBytes>>> {
-        Ok(self.try_take(py, |_, p| PyBytes::new(py, p).unbind())?)
+    /// A frame whose `bytes` cannot be made (`MemoryError`) stays queued (staged).
+    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let ch = &self.shared.ch;
+        self.shared.staged.with(py, |st| {
+            if st.is_empty() {
+                match ch.try_recv_into(st.landing()) {
+                    Ok(frame) => st.landed(frame.tag, frame.len),
+                    Err(RecvError::Empty) => return Ok(None),
+                    // Closed by a native reader's error: that error, after the queued frames.
+                    Err(e) => return Err(self.shared.recv_failure(e).into()),
+                }
+            }
+            let (_, payload) = st.iter().next().expect("staged");
+            let value = new_bytes(py, payload)?;
+            st.consume(1);
+            Ok(Some(value.unbind()))
+        })
     }
 
     /// Closes the channel: producers get "closed"; receivers drain, then get `ChannelClosed`.
@@ -155,8 +150,8 @@ impl Channel {
         self.shared.config.overflow.name()
     }
 
-    fn __len__(&self) -> usize {
-        self.shared.ch.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.shared.ch.len() + self.shared.staged.with(py, |st| st.frames())
     }
 
     /// The counters: sent, received, dropped, overwritten, rejected, high_water.

@@ -2,6 +2,7 @@
 //! exception. The core's errors keep their `Display` text (shared with MicroPython); the few
 //! that are the binding's own (argument checks, event-loop misuse) are spelled here.
 
+use awaitq_core::args::ArgError;
 use awaitq_core::{ConfigError, PushError, RecvError};
 use pyo3::exceptions::{
     PyException, PyMemoryError, PyOSError, PyRuntimeError, PyStopAsyncIteration, PyTypeError,
@@ -43,6 +44,8 @@ pub(crate) enum Failure {
     Exhausted,
     /// A tag that does not fit in a `u32`.
     TagOutOfRange,
+    /// An argument out of the range the core's rules allow.
+    Arg(ArgError),
     /// `recv_many(n)` with `n < 1`.
     BatchTooSmall,
     /// `spawn_producer(size=...)` outside `4..=max_frame`.
@@ -106,7 +109,8 @@ impl From<Failure> for PyErr {
             Failure::Config(e) => PyValueError::new_err(e.to_string()),
             Failure::EndOfStream => PyStopAsyncIteration::new_err(()),
             Failure::Exhausted => PyRuntimeError::new_err(EXHAUSTED),
-            Failure::TagOutOfRange => PyValueError::new_err("tag must be in range 0..2**32-1"),
+            Failure::TagOutOfRange => PyValueError::new_err(ArgError::TagOutOfRange.to_string()),
+            Failure::Arg(e) => PyValueError::new_err(e.to_string()),
             Failure::BatchTooSmall => PyValueError::new_err("n must be at least 1"),
             Failure::ProducerSize { size, max_frame } => PyValueError::new_err(format!(
                 "size must be between 4 and max_frame ({max_frame}), got {size}"
@@ -127,6 +131,30 @@ impl From<Failure> for PyErr {
         }
     }
 }
+
+/// The exception for a caught Rust panic: `PanicException`, except PyO3's "a C API returned
+/// NULL" panic (`panic_on_null`, from its infallible constructors: `PyString::new`, `intern!`,
+/// `into_pyobject` of numbers), which under memory exhaustion is how a failed allocation shows
+/// (PyO3 reports the original error as unraisable first): that one is a `MemoryError`, raised
+/// from CPython's preallocated instances so raising it allocates nothing.
+pub(crate) fn panic_error(py: pyo3::Python<'_>, payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic in awaitq".into());
+    if msg == PYO3_NULL_PANIC {
+        // SAFETY: attached (we hold `py`); PyErr_NoMemory sets the error indicator.
+        unsafe { pyo3::ffi::PyErr_NoMemory() };
+        if let Some(e) = PyErr::take(py) {
+            return e;
+        }
+    }
+    pyo3::panic::PanicException::new_err(msg)
+}
+
+/// PyO3's panic message when a C API call it cannot fail returned NULL.
+const PYO3_NULL_PANIC: &str = "PyObject pointer is null";
 
 /// Results of the binding's internals.
 pub(crate) type Result<T, E = Failure> = std::result::Result<T, E>;

@@ -32,6 +32,7 @@ pub mod producer;
 #[cfg_attr(not(feature = "spin-section"), allow(dead_code))]
 mod section;
 mod shared;
+mod staged;
 mod testing;
 mod wake;
 

@@ -10,6 +10,8 @@ use awaitq_core::{Config, WakeHook};
 
 use crate::awaitable::cache::AwCache;
 use crate::errors::{Failure, Result};
+use crate::gil::GilCell;
+use crate::staged::Staged;
 use crate::wake::park::Consumer;
 use crate::wake::waker::WakeSlot;
 
@@ -24,6 +26,8 @@ pub struct Shared {
     pub(crate) wake: WakeSlot,
     /// The reusable awaitable (attached threads only).
     pub(crate) cache: AwCache,
+    /// Frames taken from the core whose Python value is not built yet (see [`Staged`]).
+    pub(crate) staged: GilCell<Staged>,
     /// Waiters and per-context caches. Locked only by threads attached to Python, never across
     /// a call into Python (which could switch threads and deadlock).
     consumer: Mutex<Consumer>,
@@ -38,11 +42,13 @@ impl Shared {
         let words = config.validate()?;
         let storage = zeroed_storage(words).ok_or(Failure::NoMemory)?;
         let ch = RawChannel::new(Storage::Owned(storage), config)?;
+        let staged = GilCell::new(Staged::new(config.max_frame)?);
         let this = Arc::new(Self {
             ch,
             config,
             wake: WakeSlot::default(),
             cache: AwCache::default(),
+            staged,
             consumer: Mutex::default(),
             close_error: Mutex::default(),
         });

@@ -70,7 +70,7 @@ fn monotonic_ns() -> u64 {
 struct Plan {
     count: u64,
     size: usize,
-    rate_hz: Option<f64>,
+    period: Option<Duration>,
     close: bool,
     stamp: bool,
 }
@@ -79,13 +79,12 @@ fn run(p: Producer, plan: Plan) -> u64 {
     let Plan {
         count,
         size,
-        rate_hz,
+        period,
         close,
         stamp,
     } = plan;
     let mut buf = vec![0u8; size];
     let start = Instant::now();
-    let period = rate_hz.map(|hz| Duration::from_secs_f64(1.0 / hz));
     let mut pushed = 0;
     for k in 0..count {
         if let Some(period) = period {
@@ -164,7 +163,7 @@ pub(crate) fn spawn_producer(
     stamp: bool,
 ) -> PyResult<SpawnedProducer> {
     let p = Producer::from_object(ch)?;
-    let count = args::size(count, "count")? as u64;
+    let count = args::count(count, "count")?;
     let max_frame = p.max_frame();
     let size = size.map_or(Ok(16), |s| args::size(s, "size"))?;
     if !(4..=max_frame).contains(&size) {
@@ -175,18 +174,18 @@ pub(crate) fn spawn_producer(
             "stamp=True needs size >= 12 (the time is bytes 4..12)",
         ));
     }
-    if rate_hz.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "rate_hz must be a positive number",
-        ));
-    }
+    let period = rate_hz
+        .map(awaitq_core::args::period_ns)
+        .transpose()
+        .map_err(Failure::Arg)?
+        .map(Duration::from_nanos);
     let thread = std::thread::Builder::new()
         .name("awaitq-producer".into())
         .spawn(move || {
             let plan = Plan {
                 count,
                 size,
-                rate_hz,
+                period,
                 close,
                 stamp,
             };
@@ -230,7 +229,8 @@ impl Pinger {
     }
 
     /// Asks the thread to push frame `n` (returns at once).
-    fn ping(&self, n: u32) -> PyResult<()> {
+    fn ping(&self, n: &Bound<'_, PyAny>) -> PyResult<()> {
+        let n = args::tag(n)?;
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match tx.as_ref().map(|tx| tx.send(n)) {
             Some(Ok(())) => Ok(()),

@@ -28,7 +28,9 @@ def test_fifo_with_tags():
     ch.send_nowait(b"a")
     ch.send_nowait(bytearray(b"bc"), tag=7)
     ch.send_nowait(memoryview(b"xdefx")[1:4], tag=2**32 - 1)
-    ch.send_nowait(array.array("B", [1, 2]), tag=True)
+    ch.send_nowait(array.array("B", [1, 2]), tag=1)
+    with pytest.raises(TypeError):  # a bool is not a tag (as on MicroPython)
+        ch.send_nowait(b"x", tag=True)
     assert len(ch) == 4
     assert [ch.try_recv() for _ in range(4)] == [b"a", b"bc", b"def", b"\x01\x02"]
     assert ch.try_recv() is None

@@ -5,6 +5,8 @@
 #include "py/mperrno.h"
 
 #include "awaitq_mp.h"
+#include "py/objstr.h"
+
 #include "internal.h"
 
 static awaitq_mp_channel_obj_t *channel_of(mp_obj_t obj) {
@@ -58,8 +60,15 @@ static mp_obj_t channel_make_new(const mp_obj_type_t *type, size_t n_args, size_
     self->send_op = MP_OBJ_NULL;
     self->max_frame = (size_t)max_frame;
     self->wake_rfd = self->wake_wfd = -1;
+    self->parked_recv = MP_OBJ_NULL;
+    self->staged = NULL;
+    self->staged_len = SIZE_MAX;
+    self->staged_tag = 0;
     size_t mem_len = awaitq_mp_core_size() + storage_len;
     self->mem = m_new(uint8_t, mem_len);
+    // Where a receive stages a frame until its value exists (op.c): made now, so a receive
+    // allocates nothing before its value.
+    self->staged = m_new(uint8_t, max_frame);
     if (!awaitq_mp_channel_init(self, mem_len, capacity, max_frame, overflow_code, &err)) {
         awaitq_mp_raise(&err);
     }
@@ -121,23 +130,33 @@ static mp_obj_t channel_send(size_t n_args, const mp_obj_t *pos_args, mp_map_t *
 static MP_DEFINE_CONST_FUN_OBJ_KW(channel_send_obj, 2, channel_send);
 
 mp_obj_t awaitq_mp_take_bytes(awaitq_mp_channel_obj_t *ch, uint32_t *tag) {
+    if (ch->staged_len != SIZE_MAX) {
+        // A frame an earlier receive took but could not deliver (MemoryError) comes first.
+        mp_obj_t data = mp_obj_new_bytes(ch->staged, ch->staged_len);
+        *tag = ch->staged_tag;
+        ch->staged_len = SIZE_MAX;
+        return data;
+    }
     awaitq_mp_frame_t frame;
     awaitq_mp_error_t err;
     size_t needed = 0;
     // Probe with no buffer: the core reports the head frame's length without taking it, so
-    // the bytes object is allocated (here, outside Rust) at exactly that size.
+    // the bytes object is made (here, outside Rust) at exactly that size *before* the frame
+    // is taken: a MemoryError leaves it queued. The frame is then copied into the object.
     uint8_t st = awaitq_mp_try_recv(ch, NULL, 0, &frame, &needed, &err);
     while (st == AWAITQ_MP_TOO_SMALL) {
         vstr_t vstr;
         vstr_init_len(&vstr, needed);
-        st = awaitq_mp_try_recv(ch, (uint8_t *)vstr.buf, needed, &frame, &needed, &err);
+        mp_obj_str_t *o = MP_OBJ_TO_PTR(mp_obj_new_bytes_from_vstr(&vstr));
+        st = awaitq_mp_try_recv(ch, (uint8_t *)o->data, needed, &frame, &needed, &err);
         if (st == AWAITQ_MP_OK) {
             *tag = frame.tag;
-            vstr.len = frame.len;
-            return mp_obj_new_bytes_from_vstr(&vstr);
+            o->len = frame.len;
+            ((byte *)o->data)[frame.len] = '\0';  // bytes keep a terminator after the payload
+            o->hash = 0;  // computed on demand from the real payload
+            return MP_OBJ_FROM_PTR(o);
         }
         // A drop_oldest producer replaced the head with a longer frame: try again.
-        vstr_clear(&vstr);
     }
     switch (st) {
         case AWAITQ_MP_OK:  // a zero-length frame fits the empty probe
@@ -247,7 +266,7 @@ static void channel_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
 
 static mp_obj_t channel_unary_op(mp_unary_op_t op, mp_obj_t self_in) {
     if (op == MP_UNARY_OP_LEN) {
-        return MP_OBJ_NEW_SMALL_INT(awaitq_mp_len(channel_of(self_in)));
+        return MP_OBJ_NEW_SMALL_INT(awaitq_mp_len(channel_of(self_in)) + (channel_of(self_in)->staged_len != SIZE_MAX));
     }
     return MP_OBJ_NULL;
 }

@@ -26,6 +26,9 @@
 #include "py/runtime.h"
 #include "py/stream.h"
 #include "py/mperrno.h"
+#include "py/objlist.h"
+
+#include <string.h>
 
 #include "internal.h"
 
@@ -116,46 +119,84 @@ static void park(awaitq_mp_op_obj_t *self) {
     }
 }
 
-// The value a finished receive completes with. Allocates (in C, after Rust returned) except
-// for recv_into, whose value is a small int.
+// The value a finished receive completes with. The frame is in the channel's staging buffer
+// (ch->staged, staged_len / staged_tag) and stays there until its value exists: a MemoryError
+// while building it leaves it for the next receive, so nothing is lost. recv_into's value is
+// a small int (no allocation; its frame is already in the caller's buffer).
 static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *frame) {
+    awaitq_mp_channel_obj_t *ch = self->channel;
+    mp_obj_t value;
     switch (self->kind) {
         case AWAITQ_MP_RECV_INTO:
             return MP_OBJ_NEW_SMALL_INT(frame->len);
         case AWAITQ_MP_RECV_TAGGED: {
             mp_obj_t items[2] = {
-                mp_obj_new_int_from_uint(frame->tag),
-                mp_obj_new_bytes(self->scratch, frame->len),
+                mp_obj_new_int_from_uint(ch->staged_tag),
+                mp_obj_new_bytes(ch->staged, ch->staged_len),
             };
-            return mp_obj_new_tuple(2, items);
+            value = mp_obj_new_tuple(2, items);
+            break;
         }
         case AWAITQ_MP_RECV_MANY: {
             // The first frame came through the core's RecvOp (which waited for it); the rest
-            // are whatever is queued now, up to `count`.
-            mp_obj_t list = mp_obj_new_list(0, NULL);
-            mp_obj_list_append(list, mp_obj_new_bytes(self->scratch, frame->len));
-            for (mp_int_t i = 1; i < self->count; ++i) {
+            // are whatever is queued now, up to `count`. The list is made at its final size
+            // first (at most what is queued now), so adding an item never allocates: a frame
+            // taken is always delivered.
+            size_t n = MIN((size_t)self->count, 1 + awaitq_mp_len(ch));
+            mp_obj_list_t *list = MP_OBJ_TO_PTR(mp_obj_new_list(n, NULL));
+            list->items[0] = mp_obj_new_bytes(ch->staged, ch->staged_len);
+            list->len = 1;
+            ch->staged_len = SIZE_MAX;  // delivered (take_bytes below must not see it again)
+            while (list->len < n) {
                 uint32_t tag;
                 nlr_buf_t nlr;
                 mp_obj_t data = MP_OBJ_NULL;
                 if (nlr_push(&nlr) == 0) {
-                    data = awaitq_mp_take_bytes(self->channel, &tag);
+                    // Allocates before taking: a MemoryError leaves the frame queued.
+                    data = awaitq_mp_take_bytes(ch, &tag);
                     nlr_pop();
-                } else if (!mp_obj_is_subclass_fast(
-                    MP_OBJ_FROM_PTR(((mp_obj_base_t *)nlr.ret_val)->type),
-                    MP_OBJ_FROM_PTR(&awaitq_mp_type_ChannelClosed))) {
-                    nlr_jump(nlr.ret_val);  // not "closed and drained": propagate
                 }
+                // Empty, closed and drained, or out of memory: return what we have (the next
+                // receive reports the rest).
                 if (data == MP_OBJ_NULL) {
-                    break;  // empty, or closed and drained: return what we have
+                    break;
                 }
-                mp_obj_list_append(list, data);
+                list->items[list->len++] = data;
             }
-            return list;
+            return MP_OBJ_FROM_PTR(list);
         }
         default:  // RECV, ANEXT
-            return mp_obj_new_bytes(self->scratch, frame->len);
+            value = mp_obj_new_bytes(ch->staged, ch->staged_len);
+            break;
     }
+    ch->staged_len = SIZE_MAX;  // delivered
+    return value;
+}
+
+// A receive parked in an event loop that asyncio.new_event_loop() has since replaced (after a
+// KeyboardInterrupt ended asyncio.run, say) can never be resumed: its task is in the old
+// loop's queues. It would hold the channel's receiver slot forever ("another receiver is
+// already waiting"). A new receive reclaims the slot: the stale op is finished without
+// consuming anything (if its task were ever resumed, it would get "already awaited").
+static void reclaim_stale_receiver(awaitq_mp_channel_obj_t *ch, awaitq_mp_op_obj_t *self) {
+    mp_obj_t old_obj = ch->parked_recv;
+    if (old_obj == MP_OBJ_NULL || old_obj == MP_OBJ_FROM_PTR(self)) {
+        return;
+    }
+    awaitq_mp_op_obj_t *old = op_of(old_obj);
+    if (awaitq_mp_op_phase(old) != AWAITQ_MP_PARKED) {
+        ch->parked_recv = MP_OBJ_NULL;
+        return;
+    }
+    mp_obj_t core = awaitq_mp_asyncio_core();
+    if (core == MP_OBJ_NULL || old->ioq == MP_OBJ_NULL ||
+        old->ioq == mp_load_attr(core, MP_QSTR__io_queue)) {
+        return;  // parked in the running loop: a live receiver (the second one gets "busy")
+    }
+    resume_cancel(old, AWAITQ_MP_RESUME_CLOSE);
+    old->arg = MP_OBJ_NULL;
+    old->ioq = MP_OBJ_NULL;  // the old loop's queue is dropped with it
+    ch->parked_recv = MP_OBJ_NULL;
 }
 
 // One Resume::Send step. Returns the value to complete with (via StopIteration), or
@@ -200,6 +241,9 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     } else {
         uint8_t *dest;
         size_t dest_len;
+        if (phase == AWAITQ_MP_FRESH) {
+            reclaim_stale_receiver(ch, self);
+        }
         if (self->kind == AWAITQ_MP_RECV_INTO) {
             // Fetched at every step: a bytearray may have been resized while parked.
             if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
@@ -209,12 +253,28 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             dest = bufinfo.buf;
             dest_len = bufinfo.len;
         } else {
-            if (self->scratch == NULL) {
-                // Once per op object (recycled ops keep it); may raise MemoryError, here in C.
-                self->scratch = m_new(uint8_t, ch->max_frame);
-            }
-            dest = self->scratch;
+            dest = ch->staged;
             dest_len = ch->max_frame;
+        }
+        if (ch->staged_len != SIZE_MAX) {
+            // A frame an earlier receive took but could not deliver (MemoryError) comes first,
+            // whatever the kind of this receive: it ends without taking anything from the
+            // core (unparking if it was parked).
+            if (self->kind == AWAITQ_MP_RECV_INTO && ch->staged_len > dest_len) {
+                abandon(self);
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("buffer of %u bytes is too small for a %u-byte frame"),
+                    (unsigned)dest_len, (unsigned)ch->staged_len);
+            }
+            resume_cancel(self, AWAITQ_MP_RESUME_CLOSE);
+            self->arg = MP_OBJ_NULL;
+            frame.tag = ch->staged_tag;
+            frame.len = ch->staged_len;
+            if (self->kind == AWAITQ_MP_RECV_INTO) {
+                memcpy(dest, ch->staged, frame.len);
+                ch->staged_len = SIZE_MAX;  // delivered (the value is a small int)
+            }
+            return recv_value(self, &frame);
         }
         st = awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
     }
@@ -222,9 +282,19 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     switch (st) {
         case AWAITQ_MP_READY:
             self->arg = MP_OBJ_NULL;
-            return self->kind == AWAITQ_MP_SEND ? mp_const_none : recv_value(self, &frame);
+            if (self->kind == AWAITQ_MP_SEND) {
+                return mp_const_none;
+            }
+            if (self->kind != AWAITQ_MP_RECV_INTO) {
+                ch->staged_tag = frame.tag;
+                ch->staged_len = frame.len;
+            }
+            return recv_value(self, &frame);
         case AWAITQ_MP_PENDING:
             park(self);
+            if (self->kind != AWAITQ_MP_SEND) {
+                ch->parked_recv = MP_OBJ_FROM_PTR(self);
+            }
             return MP_OBJ_NULL;
         default:  // FAILED, EXHAUSTED
             self->arg = MP_OBJ_NULL;
@@ -266,7 +336,13 @@ static mp_obj_t op_throw(size_t n_args, const mp_obj_t *args) {
     resume_cancel(self, AWAITQ_MP_RESUME_THROW);  // always RETHROW
     self->arg = MP_OBJ_NULL;
     unregister(self);
-    nlr_raise(mp_make_raise_obj(exc));
+    mp_obj_t raised = mp_make_raise_obj(exc);
+    // A StopIteration escaping a coroutine becomes RuntimeError (PEP 479): re-raised as is,
+    // the driver would read it as this awaitable returning its value.
+    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(raised)), MP_OBJ_FROM_PTR(&mp_type_StopIteration))) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("coroutine raised StopIteration"));
+    }
+    nlr_raise(raised);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(op_throw_obj, 2, 4, op_throw);
 

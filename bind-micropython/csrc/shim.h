@@ -121,6 +121,12 @@ typedef struct _awaitq_mp_channel_obj_t {
     size_t max_frame;
     int wake_rfd;                   // unix: eventfd / pipe read end the awaitables poll; else -1
     int wake_wfd;                   // unix: what the wake hook writes; else -1
+    // A frame taken from the core whose Python value is not built yet (MemoryError): the next
+    // receive delivers it first. staged_len is SIZE_MAX when nothing is staged.
+    mp_obj_t parked_recv;           // the receive op that last parked (may have moved on since)
+    uint8_t *staged;                // max_frame bytes, made on the first receive
+    size_t staged_len;
+    uint32_t staged_tag;
 } awaitq_mp_channel_obj_t;
 
 // The awaitable every receive/send method returns (a native iternext object with
@@ -169,6 +175,9 @@ uint8_t awaitq_mp_try_recv(const awaitq_mp_channel_obj_t *self, uint8_t *dest, s
 void awaitq_mp_close(const awaitq_mp_channel_obj_t *self);
 bool awaitq_mp_is_closed(const awaitq_mp_channel_obj_t *self);
 size_t awaitq_mp_len(const awaitq_mp_channel_obj_t *self);
+// The core's argument rules (src/args.rs): false with *err filled (a ValueError) when refused.
+bool awaitq_mp_period_ns(double rate_hz, uint64_t *period_ns, awaitq_mp_error_t *err);
+bool awaitq_mp_check_count(int64_t value, awaitq_mp_error_t *err);
 size_t awaitq_mp_capacity(const awaitq_mp_channel_obj_t *self);
 // The policy's name as the Python API spells it (static string).
 const char *awaitq_mp_overflow_name(const awaitq_mp_channel_obj_t *self, size_t *len);

@@ -10,6 +10,7 @@
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "py/mpthread.h"
+#include "py/objint.h"
 
 #include "awaitq_mp.h"
 #include "internal.h"
@@ -204,7 +205,13 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         mp_raise_TypeError(MP_ERROR_TEXT("ch must be an awaitq.Channel"));
     }
     // Frame k carries k as its tag, a u32: more frames than that cannot be numbered.
-    uint64_t count = (uint64_t)awaitq_mp_get_size(args[ARG_count].u_obj, MP_QSTR_count);  // >= 0
+    awaitq_mp_error_t arg_err;
+    mp_obj_t count_in = args[ARG_count].u_obj;
+    if (mp_obj_is_int(count_in) && mp_obj_int_sign(count_in) < 0 &&
+        !awaitq_mp_check_count(-1, &arg_err)) {
+        awaitq_mp_raise(&arg_err);  // negative: refused as on CPython (the core's rule)
+    }
+    uint64_t count = (uint64_t)awaitq_mp_get_size(count_in, MP_QSTR_count);  // >= 0
     count = MIN(count, UINT32_MAX);
     mp_int_t size = awaitq_mp_get_size(args[ARG_size].u_obj, MP_QSTR_size);
     size_t max_frame = ((awaitq_mp_channel_obj_t *)MP_OBJ_TO_PTR(ch))->max_frame;
@@ -219,10 +226,9 @@ static mp_obj_t spawn_producer(size_t n_args, const mp_obj_t *pos_args, mp_map_t
         #else
         mp_int_t rate = mp_obj_get_int(args[ARG_rate_hz].u_obj);
         #endif
-        if (!(rate > 0) || !isfinite((double)rate)) {
-            mp_raise_ValueError(MP_ERROR_TEXT("rate_hz must be a positive number"));
+        if (!awaitq_mp_period_ns((double)rate, &period_ns, &arg_err)) {
+            awaitq_mp_raise(&arg_err);  // the core's range, as on CPython
         }
-        period_ns = (uint64_t)(1e9 / rate);
     }
 
     // Allocate and register before the thread exists, so a MemoryError leaves nothing running.

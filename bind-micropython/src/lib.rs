@@ -21,6 +21,7 @@
 use awaitq_capi as _;
 
 mod abi_check;
+mod args;
 mod channel;
 #[cfg(feature = "cont")]
 pub mod cont;

@@ -28,11 +28,13 @@
 //! | [`cont`]: [`Continuation`], [`Host`], [`ContStep`] | native continuations: awaits chained by native code |
 //! | [`framing`] | byte streams and datagrams into frames (line, SLIP, COBS, fixed, length-prefixed) |
 //! | [`Stats`], errors | counters and every failure |
+//! | [`args`] | argument rules (counts, tags, rates) shared by the bindings |
 //! | [`Message`], [`Piece`] | every error's message, once, renderable without `core::fmt` |
 #![cfg_attr(not(any(test, loom)), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod args;
 mod batch;
 mod channel;
 mod config;

@@ -339,7 +339,13 @@ const CASES: u32 = if cfg!(miri) { 4 } else { 512 };
 const MAX_OPS: usize = if cfg!(miri) { 24 } else { 96 };
 
 fn config() -> ProptestConfig {
-    let mut config = ProptestConfig::with_cases(CASES);
+    // PROPTEST_CASES (ci/test-core.sh's bounded `fuzz` round) overrides the default.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .filter(|_| !cfg!(miri))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES);
+    let mut config = ProptestConfig::with_cases(cases);
     if cfg!(miri) {
         // No regression files: Miri's isolation forbids the file system.
         config.failure_persistence = None;

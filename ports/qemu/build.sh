@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build MicroPython's qemu firmware for the awaitq board (MPS2-AN385, Cortex-M3).
 #
-# Usage: ports/qemu/build.sh <mp-src-dir> <out-dir> [plain|awaitq|awaitq-size]
+# Usage: ports/qemu/build.sh <mp-src-dir> <out-dir> [plain|awaitq|awaitq-size|awaitq-cont]
 #
 #   <mp-src-dir>  tree from ci/fetch-micropython.sh (Debian "+ds" source); not modified
 #   <out-dir>     build products: <out-dir>/build/ (objects, firmware.map), <out-dir>/firmware.elf
@@ -13,6 +13,8 @@
 #                 panic = "immediate-abort", so no panic messages or formatting machinery of the
 #                 precompiled core are linked. A Rust panic (a bug) then traps (HardFault)
 #                 instead of reporting through nlr_jump_fail.
+#   awaitq-cont   `awaitq` with the native awaitables (AWAITQ_CONT=1) and their test extension
+#                 (`aw_ext`, AWAITQ_AW_EXT=1): the configuration that runs them in qemu.
 #
 # The board definition lives in ports/qemu/board (BOARD_DIR); see its mpconfigboard.mk and
 # ports/FIRMWARE.md. Prints the firmware path as the last stdout line.
@@ -48,7 +50,7 @@ MAKE_ARGS=(
 )
 case $VARIANT in
 plain) ;;
-awaitq | awaitq-size)
+awaitq | awaitq-size | awaitq-cont)
     ensure_rust_target "$RUST_TARGET"
     # bindgen (libclang) parses MicroPython's headers for the target and needs the C library's
     # headers: Debian's arm-none-eabi-gcc reports no sysroot (-print-sysroot is empty), so
@@ -59,14 +61,9 @@ awaitq | awaitq-size)
     CARGO_FLAGS="--config 'profile.release.opt-level=\"s\"'"
     CARGO=cargo
     if [[ $VARIANT == awaitq-size ]]; then
-        # Add rust-src to an installed nightly rather than reinstalling it: `toolchain install`
-        # would also update it, and Miri (ci/test-core.sh) runs on the same nightly.
-        if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-            rustup toolchain install nightly --profile minimal --component rust-src >&2
-        elif ! grep -q '^rust-src' <<<"$(rustup component list --toolchain nightly --installed)"; then
-            rustup component add --toolchain nightly rust-src >&2
-        fi
-        CARGO="cargo +nightly"
+        # The pinned nightly (ci/nightly), the one Miri (ci/test-core.sh) runs on.
+        ensure_nightly rust-src
+        CARGO="cargo +$NIGHTLY"
         CARGO_FLAGS+=" -Zbuild-std=core -Zpanic-immediate-abort"
         CARGO_FLAGS+=" --config 'profile.release.panic=\"immediate-abort\"'"
     fi
@@ -76,6 +73,9 @@ awaitq | awaitq-size)
         AWAITQ_CARGO="$CARGO"
         AWAITQ_CARGO_FLAGS="$CARGO_FLAGS"
     )
+    if [[ $VARIANT == awaitq-cont ]]; then
+        MAKE_ARGS+=(AWAITQ_CONT=1 AWAITQ_AW_EXT=1)
+    fi
     ;;
 *)
     echo "unknown variant: $VARIANT" >&2

@@ -84,7 +84,10 @@ async def main():
     except TypeError:
         print("TypeError: not a channel")
     print("nothing pushed:", ch.stats()["sent"] == 0)
-    print("negative count pushes nothing:", spawn_producer(ch, -5, size=4).join())
+    try:  # the core's rule (awaitq_core::args), as on CPython
+        spawn_producer(ch, -5, size=4)
+    except ValueError as e:
+        print("ValueError:", e)
 
 
 asyncio.run(main())

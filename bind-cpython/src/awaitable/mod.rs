@@ -25,7 +25,7 @@ use std::cell::UnsafeCell;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-pub(crate) use state::Kind;
+pub(crate) use state::{new_bytes, Kind};
 use state::{Inner, Out};
 
 use crate::errors::Failure;

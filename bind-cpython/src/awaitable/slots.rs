@@ -5,9 +5,8 @@ use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration, PyTypeError};
 use pyo3::ffi::{self, PySendResult};
-use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTraceback, PyTuple, PyType};
@@ -15,6 +14,7 @@ use pyo3::Py;
 
 use super::state::{Inner, Out};
 use super::AwaitObject;
+use crate::errors::panic_error;
 use crate::gil::{drop_now, ObjSlot, RunFlag};
 use crate::wake::park::FutSlot;
 
@@ -116,16 +116,28 @@ pub(crate) unsafe fn trampoline<R>(on_error: R, body: impl FnOnce(Python<'_>) ->
     let err = match catch_unwind(AssertUnwindSafe(|| body(py))) {
         Ok(Ok(r)) => return r,
         Ok(Err(e)) => e,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in awaitq".into());
-            PanicException::new_err(msg)
-        }
+        Err(payload) => match catch_unwind(AssertUnwindSafe(|| panic_error(py, payload))) {
+            Ok(e) => e,
+            Err(_) => {
+                // SAFETY: attached.
+                unsafe { ffi::PyErr_NoMemory() };
+                return on_error;
+            }
+        },
     };
-    err.restore(py);
+    // Raising a lazily built exception allocates its message, and PyO3 panics when that
+    // allocation fails: then we are out of memory, and say so with CPython's preallocated
+    // MemoryError (raising it allocates nothing).
+    if catch_unwind(AssertUnwindSafe(|| err.restore(py))).is_err() {
+        // SAFETY: attached. Setting it can itself fail silently (chaining to the exception
+        // being handled allocates), so it is retried once if nothing is set.
+        unsafe {
+            ffi::PyErr_NoMemory();
+            if ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_NoMemory();
+            }
+        }
+    }
     on_error
 }
 
@@ -236,9 +248,21 @@ unsafe extern "C" fn meth_throw(
         trampoline(ptr::null_mut(), |py| {
             let args = Bound::from_borrowed_ptr(py, args).cast_into::<PyTuple>()?;
             let err = thrown(&args)?;
-            Err(this(obj).step_throw(py, err))
+            Err(pep479(py, this(obj).step_throw(py, err)))
         })
     }
+}
+
+/// What a coroutine does with a `StopIteration` escaping its frame (PEP 479): it becomes a
+/// `RuntimeError` caused by it. Re-raised as is, the driver would read it as this awaitable
+/// *returning* its value (`coro.throw(StopIteration(x))` would make `await ch.recv()` give x).
+fn pep479(py: Python<'_>, err: PyErr) -> PyErr {
+    if !err.is_instance_of::<PyStopIteration>(py) {
+        return err;
+    }
+    let e = PyRuntimeError::new_err("coroutine raised StopIteration");
+    e.set_cause(py, Some(err));
+    e
 }
 
 /// The exception `throw(type[, value[, traceback]])` or `throw(exc)` asks to raise, checked
@@ -328,6 +352,10 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
     unsafe {
         ffi::PyObject_GC_UnTrack(obj.cast());
         let aw = obj.cast::<AwaitObject>();
+        // A dealloc may run while an exception is propagating (the frame that held us is being
+        // unwound): keep it, whatever the cleanup below does with the error indicator.
+        let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
         trampoline((), |py| {
             // A driver dropped us mid-wait (no close()): unpark so the channel is not left busy.
             if !(*aw).running.is_set() {
@@ -335,6 +363,9 @@ unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
             }
             Ok(())
         });
+        if !t.is_null() {
+            ffi::PyErr_Restore(t, v, tb);
+        }
         ptr::drop_in_place((*aw).inner.get());
         let py = Python::assume_attached();
         (*aw).fut.clear(py);

@@ -4,15 +4,17 @@
 
 use std::sync::Arc;
 
-use awaitq_core::{batch_frames, Phase, RecvError, RecvOp, Resume, SendOp, Step, SLOT_HEADER};
+use awaitq_core::{Phase, RecvError, RecvOp, Resume, SendOp, Step};
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::PyBytes;
 
 use super::AwaitObject;
 use crate::buffer;
 use crate::errors::Failure;
 use crate::gil::drop_now;
 use crate::shared::Shared;
+use crate::staged::Staged;
 use crate::wake::park::{self, Parked};
 
 /// Which operation an awaitable performs, and what it returns.
@@ -68,22 +70,15 @@ pub(crate) struct Inner {
     op: Op,
     /// The context this awaitable is registered in as a waiter, while parked.
     ctx: Option<u64>,
-    /// Where a frame lands before it becomes `bytes` (`max_frame` long).
-    scratch: Box<[u8]>,
-    /// Where `recv_many` lands a batch of frames (made on first use).
-    batch: Vec<u8>,
 }
 
 impl Inner {
     pub(crate) fn new(shared: Arc<Shared>, kind: Kind) -> Self {
-        let max_frame = shared.config.max_frame;
         Self {
             op: Op::for_kind(&kind),
             shared,
             kind,
             ctx: None,
-            scratch: vec![0; max_frame].into_boxed_slice(),
-            batch: Vec::new(),
         }
     }
 
@@ -170,8 +165,10 @@ impl Inner {
                 }
                 Ok(_) => return Err(Failure::Exhausted.into()),
                 Err(e) => {
-                    // A Python error while building the value: the frame was taken, but we
-                    // cannot deliver it (memory exhaustion); end the operation cleanly.
+                    // A Python error while building the value (memory exhaustion): the frame
+                    // stays staged for the next receive; end the operation without holding
+                    // the receiver slot.
+                    self.resume(Resume::Close);
                     self.complete(py, aw);
                     return Err(e);
                 }
@@ -192,6 +189,12 @@ impl Inner {
     }
 
     /// One attempt of the operation, as a core `Step` whose `Ready` carries the Python value.
+    ///
+    /// Receives go through the channel's [`Staged`] records: a frame taken from the core stays
+    /// staged until its Python value exists, so a failed allocation (`MemoryError`) leaves it
+    /// for the next receive instead of losing it. Containers (a tuple, a list) are made before
+    /// anything is taken: they are tracked by the garbage collector, whose collection may run
+    /// Python code, which must not happen while the staging cell is held.
     fn attempt(&mut self, py: Python<'_>, aw: &AwaitObject) -> PyResult<Step<Py<PyAny>, Failure>> {
         let ch = &self.shared.ch;
         let op = match &mut self.op {
@@ -212,75 +215,172 @@ impl Inner {
             let Some(buf) = aw.arg.take() else {
                 return Ok(Step::Exhausted);
             };
+            let shared = &self.shared;
             let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
-                op.resume(ch, Resume::Send, dest)
+                shared
+                    .staged
+                    .with(py, |st| recv_into(py, shared, op, st, dest))
             });
             drop_now(py, aw.arg.replace(Some(buf)));
-            let shared = &self.shared;
-            return Ok(
-                match r.map(|step| ready(step, |e| shared.recv_failure(e))) {
-                    Ok(Ok(frame)) => Step::Ready(frame.len.into_pyobject(py)?.into_any().unbind()),
-                    Ok(Err(step)) => step,
-                    Err(f) => Step::Failed(f),
-                },
-            );
-        }
-        let frame = match op.resume(ch, Resume::Send, &mut self.scratch) {
-            // Closed by a native reader's error: raised, even from `async for`.
-            Step::Failed(e @ RecvError::Closed) if self.shared.has_close_error() => {
-                return Ok(Step::Failed(self.shared.recv_failure(e)));
-            }
-            Step::Failed(RecvError::Closed) if matches!(self.kind, Kind::Next) => {
-                return Ok(Step::Failed(Failure::EndOfStream));
-            }
-            step => match ready(step, Failure::Recv) {
-                Ok(frame) => frame,
-                Err(step) => return Ok(step),
-            },
-        };
-        let payload = PyBytes::new(py, &self.scratch[..frame.len]);
-        let value = match self.kind {
-            Kind::Tagged => {
-                let tag = frame.tag.into_pyobject(py)?.into_any();
-                PyTuple::new(py, [tag, payload.into_any()])?
-                    .into_any()
-                    .unbind()
-            }
-            Kind::Many(n) => self.drain_more(py, payload, n)?,
-            _ => payload.into_any().unbind(),
-        };
-        Ok(Step::Ready(value))
-    }
-
-    /// `recv_many`: after the first frame, take what else is queued, up to `n` in all, a
-    /// batch per core call.
-    fn drain_more(
-        &mut self,
-        py: Python<'_>,
-        first: Bound<'_, PyBytes>,
-        n: usize,
-    ) -> PyResult<Py<PyAny>> {
-        let mut items = vec![first];
-        let mut want = n - 1;
-        if want > 0 && self.batch.is_empty() {
-            let record = SLOT_HEADER + self.shared.config.max_frame;
-            self.batch = vec![0; (BATCH_BYTES / record).max(1) * record];
-        }
-        while want > 0 {
-            // Empty, or closed and drained: deliver what we have; the next call reports it.
-            let Ok((frames, used)) = self.shared.ch.try_recv_batch(&mut self.batch, want) else {
-                break;
+            return match r {
+                Ok(r) => r,
+                Err(f) => {
+                    // The buffer is no longer usable (released, resized away): the operation
+                    // fails without consuming, and must release the receiver slot it holds.
+                    let _ = op.resume(ch, Resume::Close, &mut []);
+                    Ok(Step::Failed(f))
+                }
             };
-            items.extend(batch_frames(&self.batch[..used]).map(|(_, p)| PyBytes::new(py, p)));
-            want -= frames;
         }
-        // Built at its final size (no appends growing it).
-        Ok(PyList::new(py, items)?.into_any().unbind())
+        let container = match self.kind {
+            // SAFETY: attached; PyTuple_New returns a new reference or NULL with an error.
+            Kind::Tagged => Some(unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(2))? }),
+            // SAFETY: as above, for PyList_New.
+            Kind::Many(_) => Some(unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(0))? }),
+            _ => None,
+        };
+        let next = matches!(self.kind, Kind::Next);
+        let want = match self.kind {
+            Kind::Many(n) => n,
+            _ => 1,
+        };
+        let tagged = matches!(self.kind, Kind::Tagged);
+        let shared = &self.shared;
+        shared.staged.with(py, |st| {
+            if st.is_empty() {
+                match op.resume(ch, Resume::Send, st.landing()) {
+                    Step::Ready(frame) => st.landed(frame.tag, frame.len),
+                    // Closed by a native reader's error: raised, even from `async for`.
+                    Step::Failed(e @ RecvError::Closed) if shared.has_close_error() => {
+                        return Ok(Step::Failed(shared.recv_failure(e)));
+                    }
+                    Step::Failed(RecvError::Closed) if next => {
+                        return Ok(Step::Failed(Failure::EndOfStream));
+                    }
+                    step => {
+                        return Ok(match ready(step, |e| shared.recv_failure(e)) {
+                            Ok(_) => Step::Exhausted, // never: Ready is handled above
+                            Err(step) => step,
+                        });
+                    }
+                }
+                // `recv_many`: what else is queued, up to `want` in all, one batch per section.
+                let mut more = want - 1;
+                while more > 0 {
+                    // Empty, or closed and drained: deliver what we have; the next call
+                    // reports it.
+                    let Ok((frames, used)) = ch.try_recv_batch(st.tail(), more) else {
+                        break;
+                    };
+                    st.extended(used);
+                    more -= frames;
+                }
+            } else {
+                // Frames staged by an earlier failure come first; this operation ends
+                // without taking anything from the core (unparking if it was parked).
+                let _ = op.resume(ch, Resume::Close, &mut []);
+            }
+            let delivered = match &container {
+                Some(c) if tagged => {
+                    let (tag, payload) = st.iter().next().expect("staged");
+                    let tag = new_int(py, tag as usize)?;
+                    let payload = new_bytes(py, payload)?;
+                    // SAFETY: a fresh 2-tuple of ours; SetItem steals the references.
+                    unsafe {
+                        ffi::PyTuple_SetItem(c.as_ptr(), 0, tag.into_ptr());
+                        ffi::PyTuple_SetItem(c.as_ptr(), 1, payload.into_ptr());
+                    }
+                    1
+                }
+                Some(list) => {
+                    let mut n = 0;
+                    for (_, payload) in st.iter().take(want) {
+                        // A failure after the first frame delivers what was built; the rest
+                        // stays staged.
+                        let item = match new_bytes(py, payload) {
+                            Ok(item) => item,
+                            Err(e) if n == 0 => return Err(e),
+                            Err(_) => break,
+                        };
+                        // SAFETY: a list of ours and a live item; Append adds a reference.
+                        if unsafe { ffi::PyList_Append(list.as_ptr(), item.as_ptr()) } != 0 {
+                            let e = PyErr::fetch(py);
+                            if n == 0 {
+                                return Err(e);
+                            }
+                            break;
+                        }
+                        n += 1;
+                    }
+                    n
+                }
+                None => {
+                    let (_, payload) = st.iter().next().expect("staged");
+                    let value = new_bytes(py, payload)?;
+                    st.consume(1);
+                    return Ok(Step::Ready(value.into_any().unbind()));
+                }
+            };
+            st.consume(delivered);
+            Ok(Step::Ready(container.clone().expect("container").unbind()))
+        })
     }
 }
 
-/// How many bytes of frames `recv_many` takes per core call (at least one frame).
-const BATCH_BYTES: usize = 8 * 1024;
+/// `recv_into`: a staged frame first, else one from the core straight into `dest`. The
+/// result (the length, an `int`) is made before the frame is dropped from staging, and a
+/// frame whose result cannot be made is staged again (copied back from `dest`).
+fn recv_into(
+    py: Python<'_>,
+    shared: &Shared,
+    op: &mut RecvOp,
+    st: &mut Staged,
+    dest: &mut [u8],
+) -> PyResult<Step<Py<PyAny>, Failure>> {
+    let ch = &shared.ch;
+    if !st.is_empty() {
+        let _ = op.resume(ch, Resume::Close, &mut []);
+        let (_, payload) = st.iter().next().expect("staged");
+        if payload.len() > dest.len() {
+            return Ok(Step::Failed(Failure::Recv(RecvError::BufferTooSmall {
+                needed: payload.len(),
+                got: dest.len(),
+            })));
+        }
+        let len = payload.len();
+        dest[..len].copy_from_slice(payload);
+        let value = new_int(py, len)?;
+        st.consume(1);
+        return Ok(Step::Ready(value.unbind()));
+    }
+    match ready(op.resume(ch, Resume::Send, dest), |e| {
+        shared.recv_failure(e)
+    }) {
+        Ok(frame) => match new_int(py, frame.len) {
+            Ok(v) => Ok(Step::Ready(v.unbind())),
+            Err(e) => {
+                st.put_back(frame.tag, &dest[..frame.len]);
+                Err(e)
+            }
+        },
+        Err(step) => Ok(step),
+    }
+}
+
+/// `bytes(payload)`, or `MemoryError` (never a panic).
+pub(crate) fn new_bytes<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    PyBytes::new_with(py, payload.len(), |b| {
+        b.copy_from_slice(payload);
+        Ok(())
+    })
+    .map(Bound::into_any)
+}
+
+/// `int(n)`, or `MemoryError` (never a panic).
+fn new_int(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyAny>> {
+    // SAFETY: attached; a new reference or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyLong_FromSize_t(n)) }
+}
 
 /// Splits a core step into its `Ready` value (`Ok`) or the step to report, error mapped.
 fn ready<T, U, E>(step: Step<T, E>, err: impl FnOnce(E) -> Failure) -> Result<T, Step<U, Failure>> {

@@ -14,7 +14,6 @@ use std::ffi::CStr;
 use std::ptr::{self, NonNull};
 
 use awaitq_core::{ContError, ExcType};
-use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::{ffi, Py};
 
@@ -216,13 +215,10 @@ impl Exc {
     }
 
     /// A caught Rust panic, as PyO3 reports one (`PanicException`).
+    /// PyO3's null-pointer panic (a failed allocation) becomes `MemoryError` instead
+    /// ([`crate::errors::panic_error`]).
     pub(crate) fn panic(payload: Box<dyn Any + Send>) -> Self {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic in native awaitable code".into());
-        attached(|py| Self::from_pyerr(py, PanicException::new_err(msg)))
+        attached(|py| Self::from_pyerr(py, crate::errors::panic_error(py, payload)))
     }
 
     pub(crate) fn from_pyerr(py: Python<'_>, e: PyErr) -> Self {

@@ -17,7 +17,8 @@
 #define AWAITQ_MICROPYTHON
 #include "awaitq_aw.h"
 
-#if defined(AWAITQ_MP_CONT) && AWAITQ_MP_CONT && defined(__unix__)
+#if defined(AWAITQ_MP_CONT) && AWAITQ_MP_CONT && \
+    (defined(__unix__) || (defined(AWAITQ_MP_AW_EXT) && AWAITQ_MP_AW_EXT))
 
 /* A failing API call in a module function: raise what it recorded. */
 #define CHECK(call) do { if ((call) < 0) nlr_raise(awaitq_mp_aw_take_error()); } while (0)
