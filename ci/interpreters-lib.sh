@@ -46,7 +46,7 @@ prepare_interpreters() {
   mkdir -p "$W/deps"
   for v in "${SID_PYTHONS[@]}"; do
     python -m pip download -q --only-binary :all: --python-version "$v" \
-      -d "$W/deps/$v" pytest pytest-timeout uvloop
+      -d "$W/deps/$v" pytest pytest-timeout uvloop "trio>=0.22" "anyio>=4.7" sniffio
   done
   rm -rf "$SID/awaitq" && mkdir -p "$SID/awaitq/deps"
   tar -C "$ROOT" -c --exclude='__pycache__' --exclude=target \
@@ -64,7 +64,7 @@ prepare_interpreters() {
     in_root rm -rf "$venv"
     in_root "python$v" -m venv "$venv"
     in_root "$venv/bin/python" -m pip install -q --no-index --find-links "/awaitq/deps/$v" \
-      pytest pytest-timeout uvloop "/awaitq/$(basename "$WHEEL")"
+      pytest pytest-timeout uvloop trio anyio sniffio "/awaitq/$(basename "$WHEEL")"
     in_root "$venv/bin/python" -c \
       'import awaitq, sys; print("awaitq from", awaitq.__file__, "on", sys.version.split()[0])' >&2
   done

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ensure_apt gcc libc6-dev debootstrap
-ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout uvloop auditwheel "ziglang<0.16"
+ensure_pip "maturin>=1.9.4,<2" pytest pytest-timeout uvloop "trio>=0.22" "anyio>=4.7" sniffio auditwheel "ziglang<0.16"
 
 cd "$ROOT"
 
@@ -72,7 +72,7 @@ if [ -n "${AWAITQ_FT_PYTHON:-}" ]; then
     "$AWAITQ_FT_PYTHON" -m venv "$ftv"
     # A free-threaded interpreter cannot load an abi3 wheel: a version-specific one for it.
     (cd bind-cpython && maturin build -q --release -i "$AWAITQ_FT_PYTHON" -o "$W/wheel-ft")
-    "$ftv/bin/python" -m pip install -q pytest pytest-timeout uvloop "$W/wheel-ft"/*.whl
+    "$ftv/bin/python" -m pip install -q pytest pytest-timeout uvloop "trio>=0.22" "anyio>=4.7" sniffio "$W/wheel-ft"/*.whl
     # awaitq declares gil_used = false: importing it must leave the GIL off (checked without
     # PYTHON_GIL, which would force it off). The suite then runs with PYTHON_GIL=0, so a test
     # dependency that asks for the GIL (uvloop, pytest plugins) cannot switch it back on.

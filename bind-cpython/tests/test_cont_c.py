@@ -61,17 +61,23 @@ def test_execute_runs_concurrently_in_tasks(ext, run):
     assert results == [([(f"q{i}", 1), (f"q{i}", 2)], 2) for i in range(50)]
 
 
-def test_the_capsule_is_version_2_and_keeps_the_producer_table_first(ext):
+def test_the_capsule_is_version_3_and_keeps_its_groups_in_order(ext):
     get_ptr = ctypes.pythonapi.PyCapsule_GetPointer
     get_ptr.restype, get_ptr.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     addr = get_ptr(awaitq._C_API, b"awaitq._C_API")
-    assert ctypes.c_uint32.from_address(addr).value == 2
+    assert ctypes.c_uint32.from_address(addr).value == 3 == awaitq.C_API_VERSION
     # The producer table (version + 5 functions), then the native-awaitable table: its first
     # entry is `new`, which makes an awaitq.NativeAwaitable.
     ptr_size = ctypes.sizeof(ctypes.c_void_p)
     new_fn = ctypes.c_void_p.from_address(addr + 6 * ptr_size).value
     new = ctypes.PYFUNCTYPE(ctypes.py_object)(new_fn)
     assert type(new()) is awaitq.NativeAwaitable
+    # Then (version 3) the batch and zero-copy group after the 14 native-awaitable functions:
+    # its own version (AWAITQ_EXT_API_VERSION), push_many, reserve, commit, abort.
+    ext_at = addr + (6 + 14) * ptr_size
+    assert ctypes.c_uint32.from_address(ext_at).value == 1
+    fns = [ctypes.c_void_p.from_address(ext_at + k * ptr_size).value for k in range(1, 5)]
+    assert all(fns) and len(set(fns)) == 4
 
 
 @pytest.mark.parametrize("lang", [["-x", "c", "-std=c99", "-pedantic"], ["-x", "c++", "-std=c++11"]])

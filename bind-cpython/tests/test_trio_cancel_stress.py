@@ -87,7 +87,11 @@ def test_one_million_frames_survive_trio_cancellation():
     counts = Counter()
 
     async def main():
-        producer = spawn_producer(ch, COUNT, size=4, close=True)
+        # Paced (in bursts: the thread sleeps whenever it is ahead of schedule), so the consumer
+        # drains each burst and parks between them: only a parked receive can be cancelled
+        # (a ready one completes without a checkpoint), and an unpaced producer keeps the
+        # channel non-empty nearly all the time on a fast machine.
+        producer = spawn_producer(ch, COUNT, size=4, rate_hz=250_000, close=True)
         scopes, done, result = [], trio.Event(), []
 
         async def consumer():

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use awaitq_core::{
     batch_frames, Channel, Config, Overflow, PushError, RecvError, RecvOp, Resume, Step, WakeHook,
+    Word,
 };
 
 const PRODUCERS: u32 = 3;
@@ -51,7 +52,8 @@ static WAITERS: Mutex<Vec<&'static Waiter>> = Mutex::new(Vec::new());
 fn run(overflow: Overflow) {
     let n = frames();
     let config = Config::new(16, 8, overflow);
-    let ch = Arc::new(Channel::new(vec![0u8; config.storage_len()], config).unwrap());
+    let words: Vec<Word> = (0..config.storage_words()).map(|_| Word::new(0)).collect();
+    let ch = Arc::new(Channel::new(words, config).unwrap());
     let waiter: &'static Waiter = Box::leak(Box::new(Waiter {
         thread: Mutex::new(Some(thread::current())),
         woken: AtomicBool::new(false),

@@ -346,6 +346,9 @@ unsafe extern "C" fn clear(obj: *mut ffi::PyObject) -> c_int {
     0
 }
 
+// PyErr_Fetch/Restore: deprecated since 3.12 in favour of PyErr_{Get,Set}RaisedException, which
+// the abi3 (3.10) wheel cannot call; version-specific builds (free-threaded 3.14) keep these.
+#[allow(deprecated)]
 unsafe extern "C" fn dealloc(obj: *mut ffi::PyObject) {
     // SAFETY: CPython deallocates a live instance of our heap type, attached, exactly once;
     // nothing else references it now.

@@ -18,7 +18,7 @@ use awaitq_capi::{
     as_c_ptr, awaitq_close, awaitq_is_closed, awaitq_len, awaitq_push, awaitq_stats,
     awaitq_status_t as S, RawChannel, Storage,
 };
-use awaitq_core::{Config, Overflow, RecvError, Stats};
+use awaitq_core::{Config, Overflow, RecvError, Stats, Word};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
 
 fn run(capacity: usize, max_frame: usize, overflow: Overflow, calls: Vec<Call>) {
     let config = Config::new(capacity, max_frame, overflow);
-    let storage = vec![0u8; config.storage_len()].into_boxed_slice();
+    let storage: Box<[Word]> = (0..config.storage_words()).map(|_| Word::new(0)).collect();
     let ch = RawChannel::new(Storage::Owned(storage), config).unwrap();
     let live = as_c_ptr(&ch);
     let ptr = |null: bool| if null { std::ptr::null() } else { live };
