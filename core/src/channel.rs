@@ -127,6 +127,17 @@ impl<S: AsRef<[Word]>> Channel<S> {
         self.ring.slot_at_payload_offset(offset)
     }
 
+    /// Repairs the channel in a fork() child: a producer or consumer thread of the parent
+    /// that was between two steps of an operation when the process forked does not exist in
+    /// the child, so its claimed slot would never be published (the consumer would wait for it
+    /// forever) or its taken slot never freed. This publishes every such claim as an aborted
+    /// record (skipped, nothing delivered) and frees every such slot. Returns how many slots it
+    /// fixed. Call it only while no other thread can touch the channel (a binding's
+    /// after-fork-in-child hook): a live thread's claim would be aborted under it.
+    pub fn recover_after_fork(&self) -> usize {
+        self.ring.recover_orphans()
+    }
+
     /// The storage, for a binding that needs its address.
     pub fn storage(&self) -> &S {
         self.ring.storage()

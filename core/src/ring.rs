@@ -631,6 +631,36 @@ impl<S: AsRef<[Word]>> Ring<S> {
         self.publish(claim, 0, ABORTED)
     }
 
+    /// Finishes what vanished threads left half done: every position claimed but not
+    /// published is published as an aborted record, and every slot taken (by the consumer or a
+    /// `drop_oldest` steal) but not freed is freed. Correct only while no other thread touches
+    /// the ring: in a fork() child, whose other threads are gone. Returns the slots fixed.
+    pub(crate) fn recover_orphans(&self) -> usize {
+        let head = self.cons.0.head.load(Acquire);
+        let tail = self.prod.0.tail.load(Acquire) & !self.mark;
+        let mut fixed = 0;
+        let mut pos = head;
+        for _ in 0..self.config.capacity {
+            let index = self.index(pos);
+            let stamp = self.seq(index, Acquire);
+            let claimed = self.raw_distance(head, tail) > self.raw_distance(head, pos);
+            if claimed && stamp == pos {
+                // Claimed, never published: skip it as an aborted record.
+                let slot = self.slot(index);
+                slot[1].store(0, Relaxed);
+                slot[2].store(ABORTED, Relaxed);
+                self.set_seq(index, pos.wrapping_add(1));
+                fixed += 1;
+            } else if !claimed && stamp.wrapping_add(self.one_lap) == pos.wrapping_add(1) {
+                // Last lap's frame was taken (head is past it) but its slot never freed.
+                self.set_seq(index, pos);
+                fixed += 1;
+            }
+            pos = self.next(pos);
+        }
+        fixed
+    }
+
     /// The frame at the head, without taking it.
     fn peek(&self) -> Head {
         let head_word = &self.cons.0.head;

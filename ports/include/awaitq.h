@@ -1,6 +1,8 @@
 /* awaitq: the producer C ABI. Push tagged byte frames into an awaitq channel from any thread,
- * RTOS task or ISR masked by the port's critical section; a Python (CPython or MicroPython)
- * consumer awaits them. Never blocks beyond that section, never allocates. */
+ * RTOS task or ISR (one by one, in batches, or written in place through a reservation); a
+ * Python (CPython or MicroPython) consumer awaits them. Lock-free where the target has
+ * compare-and-swap (elsewhere each atomic step is the port's critical section); never blocks,
+ * never allocates. */
 
 #ifndef AWAITQ_H
 #define AWAITQ_H
@@ -14,9 +16,15 @@
 #include <stdint.h>
 
 /**
- * Version of [`awaitq_producer_api_t`]: 2 added `push_many`, `reserve`, `commit`, `abort`.
+ * Version of [`awaitq_producer_api_t`]. Its layout is frozen: hosts embed it at the start of
+ * larger tables (CPython's capsule), so later functions go in [`awaitq_producer_ext_api_t`].
  */
-#define AWAITQ_API_VERSION 2
+#define AWAITQ_API_VERSION 1
+
+/**
+ * Version of [`awaitq_producer_ext_api_t`].
+ */
+#define AWAITQ_EXT_API_VERSION 1
 
 /**
  * Result of the C functions. Zero is success; every failure is its own value.
@@ -126,26 +134,37 @@ typedef struct awaitq_producer_api_t {
    * See [`awaitq_stats`].
    */
   enum awaitq_status_t (*stats)(const struct awaitq_channel_t*, struct awaitq_stats_t*);
+} awaitq_producer_api_t;
+
+/**
+ * The batch and zero-copy producer functions as a table, for hosts that hand producers
+ * function pointers ([`awaitq_producer_api_t`]'s layout is frozen). Append only.
+ */
+typedef struct awaitq_producer_ext_api_t {
   /**
-   * See [`awaitq_push_many`] (version 2).
+   * [`AWAITQ_EXT_API_VERSION`] at the time of building.
+   */
+  uint32_t version;
+  /**
+   * See [`awaitq_push_many`].
    */
   enum awaitq_status_t (*push_many)(const struct awaitq_channel_t*,
                                     const struct awaitq_frame_t*,
                                     size_t,
                                     size_t*);
   /**
-   * See [`awaitq_reserve`] (version 2).
+   * See [`awaitq_reserve`].
    */
   uint8_t *(*reserve)(const struct awaitq_channel_t*, size_t, enum awaitq_status_t*);
   /**
-   * See [`awaitq_commit`] (version 2).
+   * See [`awaitq_commit`].
    */
   enum awaitq_status_t (*commit)(const struct awaitq_channel_t*, uint8_t*, uint32_t, size_t);
   /**
-   * See [`awaitq_abort`] (version 2).
+   * See [`awaitq_abort`].
    */
   enum awaitq_status_t (*abort)(const struct awaitq_channel_t*, uint8_t*);
-} awaitq_producer_api_t;
+} awaitq_producer_ext_api_t;
 
 #ifdef __cplusplus
 extern "C" {

@@ -404,25 +404,47 @@ pub struct awaitq_producer_api_t {
     pub len: unsafe extern "C" fn(*const awaitq_channel_t) -> usize,
     /// See [`awaitq_stats`].
     pub stats: unsafe extern "C" fn(*const awaitq_channel_t, *mut Stats) -> awaitq_status_t,
-    /// See [`awaitq_push_many`] (version 2).
+}
+
+/// Version of [`awaitq_producer_api_t`]. Its layout is frozen: hosts embed it at the start of
+/// larger tables (CPython's capsule), so later functions go in [`awaitq_producer_ext_api_t`].
+pub const AWAITQ_API_VERSION: u32 = 1;
+
+/// The batch and zero-copy producer functions as a table, for hosts that hand producers
+/// function pointers ([`awaitq_producer_api_t`]'s layout is frozen). Append only.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct awaitq_producer_ext_api_t {
+    /// [`AWAITQ_EXT_API_VERSION`] at the time of building.
+    pub version: u32,
+    /// See [`awaitq_push_many`].
     pub push_many: unsafe extern "C" fn(
         *const awaitq_channel_t,
         *const awaitq_frame_t,
         usize,
         *mut usize,
     ) -> awaitq_status_t,
-    /// See [`awaitq_reserve`] (version 2).
+    /// See [`awaitq_reserve`].
     pub reserve:
         unsafe extern "C" fn(*const awaitq_channel_t, usize, *mut awaitq_status_t) -> *mut u8,
-    /// See [`awaitq_commit`] (version 2).
+    /// See [`awaitq_commit`].
     pub commit:
         unsafe extern "C" fn(*const awaitq_channel_t, *mut u8, u32, usize) -> awaitq_status_t,
-    /// See [`awaitq_abort`] (version 2).
+    /// See [`awaitq_abort`].
     pub abort: unsafe extern "C" fn(*const awaitq_channel_t, *mut u8) -> awaitq_status_t,
 }
 
-/// Version of [`awaitq_producer_api_t`]: 2 added `push_many`, `reserve`, `commit`, `abort`.
-pub const AWAITQ_API_VERSION: u32 = 2;
+/// Version of [`awaitq_producer_ext_api_t`].
+pub const AWAITQ_EXT_API_VERSION: u32 = 1;
+
+/// The batch and zero-copy function table.
+pub static PRODUCER_EXT_API: awaitq_producer_ext_api_t = awaitq_producer_ext_api_t {
+    version: AWAITQ_EXT_API_VERSION,
+    push_many: awaitq_push_many,
+    reserve: awaitq_reserve,
+    commit: awaitq_commit,
+    abort: awaitq_abort,
+};
 
 /// The producer function table.
 pub static PRODUCER_API: awaitq_producer_api_t = awaitq_producer_api_t {
@@ -432,10 +454,6 @@ pub static PRODUCER_API: awaitq_producer_api_t = awaitq_producer_api_t {
     is_closed: awaitq_is_closed,
     len: awaitq_len,
     stats: awaitq_stats,
-    push_many: awaitq_push_many,
-    reserve: awaitq_reserve,
-    commit: awaitq_commit,
-    abort: awaitq_abort,
 };
 
 #[cfg(test)]

@@ -149,10 +149,12 @@ fn the_table_points_at_the_functions() {
     assert_eq!(table.is_closed as *const (), awaitq_is_closed as *const ());
     assert_eq!(table.len as *const (), awaitq_len as *const ());
     assert_eq!(table.stats as *const (), awaitq_stats as *const ());
-    assert_eq!(table.push_many as *const (), awaitq_push_many as *const ());
-    assert_eq!(table.reserve as *const (), awaitq_reserve as *const ());
-    assert_eq!(table.commit as *const (), awaitq_commit as *const ());
-    assert_eq!(table.abort as *const (), awaitq_abort as *const ());
+    let ext = &PRODUCER_EXT_API;
+    assert_eq!(ext.version, AWAITQ_EXT_API_VERSION);
+    assert_eq!(ext.push_many as *const (), awaitq_push_many as *const ());
+    assert_eq!(ext.reserve as *const (), awaitq_reserve as *const ());
+    assert_eq!(ext.commit as *const (), awaitq_commit as *const ());
+    assert_eq!(ext.abort as *const (), awaitq_abort as *const ());
     let ch = channel(2, 4);
     let p = as_c_ptr(&ch);
     let mut st = Stats::default();
@@ -197,7 +199,11 @@ fn the_abi_layout_the_header_promises() {
     assert_eq!(core::mem::offset_of!(Stats, high_water), 5 * 8);
     assert_eq!(
         core::mem::size_of::<awaitq_producer_api_t>(),
-        10 * core::mem::size_of::<usize>()
+        6 * core::mem::size_of::<usize>()
+    );
+    assert_eq!(
+        core::mem::size_of::<awaitq_producer_ext_api_t>(),
+        5 * core::mem::size_of::<usize>()
     );
     assert_eq!(
         core::mem::size_of::<awaitq_frame_t>(),

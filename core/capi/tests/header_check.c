@@ -7,14 +7,17 @@
 
 #define STATIC_ASSERT(name, cond) typedef char static_assert_##name[(cond) ? 1 : -1]
 
-STATIC_ASSERT(api_version_is_2, AWAITQ_API_VERSION == 2);
+STATIC_ASSERT(api_version_is_1, AWAITQ_API_VERSION == 1);
+STATIC_ASSERT(ext_api_version_is_1, AWAITQ_EXT_API_VERSION == 1);
 STATIC_ASSERT(ok_is_zero, AWAITQ_OK == 0);
 STATIC_ASSERT(status_values,
               AWAITQ_FULL == 1 && AWAITQ_CLOSED == 2 && AWAITQ_OVERSIZE == 3 &&
                   AWAITQ_INVALID == 4);
 STATIC_ASSERT(stats_is_six_u64, sizeof(awaitq_stats_t) == 6 * sizeof(uint64_t));
-STATIC_ASSERT(api_table_is_version_plus_nine_pointers,
-              sizeof(awaitq_producer_api_t) == 10 * sizeof(void (*)(void)));
+STATIC_ASSERT(api_table_is_version_plus_five_pointers,
+              sizeof(awaitq_producer_api_t) == 6 * sizeof(void (*)(void)));
+STATIC_ASSERT(ext_table_is_version_plus_four_pointers,
+              sizeof(awaitq_producer_ext_api_t) == 5 * sizeof(void (*)(void)));
 STATIC_ASSERT(frame_is_three_words, sizeof(awaitq_frame_t) == 3 * sizeof(size_t));
 
 /* A producer as firmware writes one: push a CAN-like frame, look at the outcome. */
@@ -59,7 +62,7 @@ static size_t produce_via_table(const awaitq_producer_api_t *api, const awaitq_c
 
 /* Zero-copy: a DMA-style producer reserves a slot, fills it in place, commits (or aborts);
  * a batch producer hands several frames at once. */
-static size_t produce_in_place(const awaitq_producer_api_t *api, const awaitq_channel_t *ch) {
+static size_t produce_in_place(const awaitq_producer_ext_api_t *api, const awaitq_channel_t *ch) {
     awaitq_status_t st = AWAITQ_INVALID;
     awaitq_frame_t frames[2] = {{1u, NULL, 0}, {2u, NULL, 0}};
     size_t pushed = 0;
@@ -81,10 +84,12 @@ static size_t produce_in_place(const awaitq_producer_api_t *api, const awaitq_ch
     return pushed + (size_t)st;
 }
 
-/* Every function, also as a value of the table's field types. */
+/* Every function, also as a value of the tables' field types. */
 static const awaitq_producer_api_t table = {
-    AWAITQ_API_VERSION, awaitq_push,      awaitq_close,   awaitq_is_closed, awaitq_len,
-    awaitq_stats,       awaitq_push_many, awaitq_reserve, awaitq_commit,    awaitq_abort,
+    AWAITQ_API_VERSION, awaitq_push, awaitq_close, awaitq_is_closed, awaitq_len, awaitq_stats,
+};
+static const awaitq_producer_ext_api_t ext_table = {
+    AWAITQ_EXT_API_VERSION, awaitq_push_many, awaitq_reserve, awaitq_commit, awaitq_abort,
 };
 
 size_t header_check(const awaitq_channel_t *ch);
@@ -94,6 +99,6 @@ size_t header_check(const awaitq_channel_t *ch) {
     struct awaitq_stats_t *forward = NULL;
     struct awaitq_frame_t *forward_frame = NULL;
     return (size_t)produce(ch, 1u, NULL, 0) + produce_via_table(&table, ch) + (size_t)tagged +
-           produce_in_place(&table, ch) + (forward == NULL ? 0u : 1u) +
+           produce_in_place(&ext_table, ch) + (forward == NULL ? 0u : 1u) +
            (forward_frame == NULL ? 0u : 1u);
 }

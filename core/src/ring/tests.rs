@@ -407,3 +407,32 @@ fn a_waiting_send_never_parks_under_drop_oldest_or_when_oversize() {
     );
     assert_eq!(s.stats().rejected, 1);
 }
+
+#[test]
+fn recover_orphans_skips_dead_claims_and_frees_dead_takes() {
+    let s = state(3, 4, Overflow::DropOldest);
+    // A producer that claimed and vanished, and one that published behind it.
+    let (dead, _) = s.reserve(4).unwrap();
+    s.push(2, b"b").unwrap();
+    assert_eq!(
+        pop(&s, 4),
+        Err(RecvError::Empty),
+        "the dead claim blocks the head"
+    );
+    let _ = dead;
+    assert_eq!(s.recover_orphans(), 1);
+    assert_eq!(pop(&s, 4), Ok((2, b"b".to_vec())));
+    assert_eq!(s.recover_orphans(), 0, "nothing left to fix");
+    // A consumer (or a drop_oldest steal) that took the oldest frame of a full ring and
+    // vanished before freeing its slot: simulated by moving `head` without the release.
+    let s = state(2, 4, Overflow::Reject);
+    s.push(1, b"a").unwrap();
+    s.push(2, b"b").unwrap();
+    let head = s.cons.0.head.load(Relaxed);
+    s.cons.0.head.store(s.next(head), Relaxed); // taken, slot not freed
+    assert_eq!(t_push(&s, 3, b"c"), Err(PushError::Full));
+    assert_eq!(s.recover_orphans(), 1);
+    s.push(3, b"c").unwrap();
+    assert_eq!(pop(&s, 4), Ok((2, b"b".to_vec())));
+    assert_eq!(pop(&s, 4), Ok((3, b"c".to_vec())));
+}
