@@ -106,6 +106,7 @@ static void park(awaitq_mp_op_obj_t *self) {
 static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *frame) {
     switch (self->kind) {
         case AWAITQ_MP_RECV_INTO:
+        case AWAITQ_MP_RECV_MANY_INTO:  // the frame count (step() puts it in frame->len)
             return MP_OBJ_NEW_SMALL_INT(frame->len);
         case AWAITQ_MP_RECV_TAGGED: {
             mp_obj_t items[2] = {
@@ -185,7 +186,7 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
     } else {
         uint8_t *dest;
         size_t dest_len;
-        if (self->kind == AWAITQ_MP_RECV_INTO) {
+        if (self->kind == AWAITQ_MP_RECV_INTO || self->kind == AWAITQ_MP_RECV_MANY_INTO) {
             // Fetched at every step: a bytearray may have been resized while parked.
             if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
                 abandon(self);
@@ -201,7 +202,9 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             dest = self->scratch;
             dest_len = ch->max_frame;
         }
-        st = awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
+        st = self->kind == AWAITQ_MP_RECV_MANY_INTO
+            ? awaitq_mp_recv_batch_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame.len, &err)
+            : awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
     }
 
     switch (st) {

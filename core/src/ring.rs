@@ -55,7 +55,7 @@ use crate::sync::{
     CounterValue, Lock, Ordering::*, Word,
 };
 use crate::{Config, ConfigError, Overflow, PushError, RecvError, Stats, WakeHook};
-use crate::{SLOT_HEADER, SLOT_HEADER_WORDS};
+use crate::SLOT_HEADER_WORDS;
 
 /// Where a delivered frame landed: its tag and payload length in the destination buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
