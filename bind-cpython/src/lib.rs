@@ -22,6 +22,7 @@ mod buffer;
 pub mod channel;
 pub mod cont;
 mod errors;
+mod frames;
 mod gil;
 pub mod producer;
 // Without `spin-section` only its tests use the lock.
@@ -55,6 +56,8 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_FRAME_LIMIT", awaitq_core::MAX_FRAME_LIMIT)?;
     m.add_function(wrap_pyfunction!(wake::loops::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wake::loops::_registered_loops, m)?)?;
+    m.add_function(wrap_pyfunction!(frames::frames, m)?)?;
+    m.add_class::<frames::Frames>()?;
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;

@@ -17,10 +17,12 @@ from ._awaitq import (
     ChannelClosed,
     ChannelFull,
     Error,
+    Frames,
     NativeAwaitable,
     ProducerHandle,
     WaitHandle,
     _C_API,
+    frames,
 )
 from ._awaitq import _after_fork_in_child
 
@@ -38,9 +40,11 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "DEFAULT_MAX_FRAME",
     "Error",
+    "Frames",
     "MAX_FRAME_LIMIT",
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
+    "frames",
     "testing",
 ]

@@ -26,6 +26,9 @@ pub(crate) enum Kind {
     Into,
     /// `recv_many(n)`: a list of 1..=n `bytes`.
     Many(usize),
+    /// `recv_many_into(buf, max)`: the number of records (1..=max) packed into the buffer,
+    /// which is the object's `arg`.
+    ManyInto(usize),
     /// `send(data, tag)`: `None` once queued.
     Send { tag: u32, data: Vec<u8> },
 }
@@ -189,6 +192,20 @@ impl Inner {
                 );
             }
         };
+        if let Kind::ManyInto(max) = self.kind {
+            let Some(buf) = aw.arg.take() else {
+                return Ok(Step::Exhausted);
+            };
+            let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
+                op.resume_batch(ch, Resume::Send, dest, max)
+            });
+            aw.arg.set(Some(buf));
+            return Ok(match r.map(|step| ready(step, Failure::Recv)) {
+                Ok(Ok((frames, _))) => Step::Ready(frames.into_pyobject(py)?.into_any().unbind()),
+                Ok(Err(step)) => step,
+                Err(f) => Step::Failed(f),
+            });
+        }
         if let Kind::Into = self.kind {
             let Some(buf) = aw.arg.take() else {
                 return Ok(Step::Exhausted);
