@@ -8,15 +8,14 @@ use pyo3::types::{PySlice, PyTuple};
 
 use crate::{args, buffer};
 
-/// The iterator `awaitq.frames(buf, n)` returns.
+/// The iterator `awaitq.frames(buf, n)` returns. The records are located once, when it is
+/// made (one buffer export instead of one per frame).
 #[pyclass(module = "awaitq", name = "Frames")]
 pub(crate) struct Frames {
-    /// `memoryview(buf).cast("B")`: keeps `buf` alive and exported while walking.
+    /// `memoryview(buf).cast("B")`: keeps `buf` alive while walking; payloads are its slices.
     view: Py<PyAny>,
-    /// Bytes of records walked so far.
-    offset: usize,
-    /// Records still to yield.
-    remaining: usize,
+    /// `(tag, payload start, payload length)` of each record, in order.
+    records: std::vec::IntoIter<(u32, usize, usize)>,
 }
 
 #[pymethods]
@@ -26,23 +25,11 @@ impl Frames {
     }
 
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        if self.remaining == 0 {
+        let Some((tag, start, len)) = self.records.next() else {
             return Ok(None);
-        }
-        let view = self.view.bind(py);
-        let at = self.offset;
-        let record = buffer::with_bytes(view, "buf", |b| {
-            b.get(at..)
-                .and_then(|rest| awaitq_core::batch_records(rest).next())
-        })?;
-        let Some((tag, start, len)) = record else {
-            self.remaining = 0;
-            return Err(PyValueError::new_err("buf holds fewer records than n"));
         };
-        let (start, end) = (at + start, at + start + len);
-        self.offset = end;
-        self.remaining -= 1;
-        let payload = view.get_item(PySlice::new(py, start as isize, end as isize, 1))?;
+        let slice = PySlice::new(py, start as isize, (start + len) as isize, 1);
+        let payload = self.view.bind(py).get_item(slice)?;
         let tag = tag.into_pyobject(py)?.into_any();
         Ok(Some(PyTuple::new(py, [tag, payload])?.into_any().unbind()))
     }
@@ -52,7 +39,12 @@ impl Frames {
 #[pyfunction]
 pub(crate) fn frames(buf: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<Frames> {
     let n = args::size(n, "n")?;
-    buffer::with_bytes(buf, "buf", |_| ())?;
+    let records: Vec<_> = buffer::with_bytes(buf, "buf", |b| {
+        awaitq_core::batch_records(b).take(n).collect()
+    })?;
+    if records.len() < n {
+        return Err(PyValueError::new_err("buf holds fewer records than n"));
+    }
     let py = buf.py();
     let view = py
         .import("builtins")?
@@ -61,7 +53,6 @@ pub(crate) fn frames(buf: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<F
         .call_method1("cast", ("B",))?;
     Ok(Frames {
         view: view.unbind(),
-        offset: 0,
-        remaining: n,
+        records: records.into_iter(),
     })
 }
