@@ -54,8 +54,8 @@ use crate::sync::{
     add, cas, fence, max, or, set_flag, take_flag, AtomicBool, AtomicCounter, AtomicU32,
     CounterValue, Lock, Ordering::*, Word,
 };
-use crate::{Config, ConfigError, Overflow, PushError, RecvError, Stats, WakeHook};
 use crate::SLOT_HEADER_WORDS;
+use crate::{Config, ConfigError, Overflow, PushError, RecvError, Stats, WakeHook};
 
 /// Where a delivered frame landed: its tag and payload length in the destination buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
