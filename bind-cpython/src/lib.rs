@@ -42,6 +42,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = true)]
 fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    section::install_fork_handler();
     m.add_class::<Channel>()?;
     m.add_class::<ProducerHandle>()?;
     m.add_class::<wake::park::WaitHandle>()?;

@@ -52,7 +52,7 @@ impl Producer {
         Ok(h.get().producer.clone())
     }
 
-    /// Queues one frame. Never blocks beyond the core's critical section, never allocates.
+    /// Queues one frame. Never blocks (the core's lock-free ring), never allocates.
     pub fn push(&self, tag: u32, payload: &[u8]) -> Result<(), PushError> {
         self.shared.ch.push(tag, payload)
     }

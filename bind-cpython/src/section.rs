@@ -1,19 +1,17 @@
-//! The critical section behind every core channel in the wheel (feature `spin-section`): a
-//! process-wide spin-then-yield lock.
+//! The critical section in the wheel (feature `spin-section`): a process-wide spin-then-yield
+//! lock, made fork-safe.
 //!
-//! The core guards each channel with `critical_section`, whose implementation the final binary
-//! picks. The `critical-section/std` one is a `std::sync::Mutex`; when a native producer and
-//! the consumer hammer one channel, its contended path sleeps in the kernel (futex) for every
-//! hand-off, which dominated streaming profiles. Each section here copies at most one frame,
-//! so waiting by spinning (then yielding the CPU, in case the holder was preempted) is cheaper,
-//! and it never sleeps in the kernel. Re-entry on the same thread (allowed by the
+//! The core's channels no longer use a lock on a frame's path (a lock-free ring); the only
+//! thing behind `critical_section` now is each channel's wake hook (a function pointer and its
+//! context), read when a parked receiver or sender is woken and written when a channel is
+//! created. A process-wide std `Mutex` would do, but a fork() taken while a producer thread
+//! held it (mid-wake) would leave the child blocked on a mutex whose owner does not exist
+//! there. This lock is one word: a `pthread_atfork` child handler
+//! ([`install_fork_handler`], called at module import) frees it in the child. That is sound
+//! because every section is a copy of that two-word value (so no protected state is left
+//! half-updated by a reader), and the only writer, channel creation, runs on a thread holding
+//! the GIL, which is the thread that forks. Re-entry on the same thread (allowed by the
 //! critical-section contract) is detected by the owner's thread id.
-//!
-//! The lock is deliberately unfair. A ticket lock and a "defer to a waiting thread" variant
-//! were both measured slower (3-5x on the streaming benchmark): with strict alternation every
-//! push and pop moves the lock's and the channel's cache lines between cores, while an unfair
-//! lock lets a producer fill in a warm burst and the consumer drain in one. A ticket lock also
-//! stalls everyone behind a preempted waiter.
 //!
 //! Without the feature (plain `cargo build`/`test`, and workspace builds where the core's
 //! tests enable `critical-section/std`) the std implementation is used.
@@ -66,6 +64,11 @@ impl SpinLock {
         }
     }
 
+    /// Frees the lock whoever holds it: only for a fork child, where the holder does not exist.
+    pub(crate) fn reset(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+    }
+
     /// Releases the lock unless this was a nested acquire.
     pub(crate) fn release(&self, nested: bool) {
         if !nested {
@@ -79,6 +82,21 @@ mod imp {
     use super::SpinLock;
 
     static LOCK: SpinLock = SpinLock::new();
+
+    extern "C" fn reset_in_child() {
+        LOCK.reset();
+    }
+
+    /// Registers the fork handler that frees the lock in a child (once per process).
+    pub(crate) fn install_fork_handler() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: registers a plain function with no preconditions; it only stores to an
+            // atomic, which is async-signal-safe as a fork child handler must be.
+            let rc = unsafe { libc::pthread_atfork(None, None, Some(reset_in_child)) };
+            debug_assert_eq!(rc, 0);
+        });
+    }
 
     struct SpinSection;
     critical_section::set_impl!(SpinSection);
@@ -102,6 +120,13 @@ mod imp {
     }
 }
 
+#[cfg(feature = "spin-section")]
+pub(crate) use imp::install_fork_handler;
+
+/// Without `spin-section` the section is critical-section's std mutex: nothing to install.
+#[cfg(not(feature = "spin-section"))]
+pub(crate) fn install_fork_handler() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +138,10 @@ mod tests {
         assert!(!L.acquire(1));
         assert!(L.acquire(1), "re-entry by the owner is nested");
         L.release(true);
+        L.release(false);
+        assert!(!L.acquire(2));
+        L.reset();
+        assert!(!L.acquire(3), "a reset lock is free (a fork child)");
         L.release(false);
         std::thread::scope(|s| {
             for t in 1..=4usize {

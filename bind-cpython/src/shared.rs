@@ -3,10 +3,9 @@
 //! of them; dropping the Python `Channel` closes the core channel, so late producers get
 //! `Closed` instead of touching freed memory.
 
-use std::alloc::{alloc_zeroed, Layout};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use awaitq_capi::{RawChannel, Storage};
+use awaitq_capi::{zeroed_storage, RawChannel, Storage};
 use awaitq_core::{Config, WakeHook};
 
 use crate::awaitable::cache::AwCache;
@@ -19,7 +18,7 @@ use crate::wake::waker::WakeSlot;
 pub struct Shared {
     /// The core channel; `awaitq_channel_t *` points here.
     pub(crate) ch: RawChannel,
-    /// The channel's configuration (immutable; a copy saves a critical section per read).
+    /// The channel's configuration (immutable; a copy saves a call into the core per read).
     pub(crate) config: Config,
     /// The hook's target; the hook's `ctx` is this field's address.
     pub(crate) wake: WakeSlot,
@@ -33,8 +32,8 @@ pub struct Shared {
 impl Shared {
     /// A channel with its wake hook installed.
     pub(crate) fn new(config: Config) -> Result<Arc<Self>> {
-        let len = config.validate()?;
-        let storage = zeroed_storage(len).ok_or(Failure::NoMemory)?;
+        let words = config.validate()?;
+        let storage = zeroed_storage(words).ok_or(Failure::NoMemory)?;
         let ch = RawChannel::new(Storage::Owned(storage), config)?;
         let this = Arc::new(Self {
             ch,
@@ -47,6 +46,9 @@ impl Shared {
             func: on_wake,
             ctx: &this.wake as *const WakeSlot as usize,
         }));
+        let mut all = live_channels();
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&this));
         Ok(this)
     }
 
@@ -56,6 +58,25 @@ impl Shared {
     }
 }
 
+/// Every channel alive, so a fork child can repair them all. Locked only by threads attached
+/// to Python (channel creation, the after-fork hook), so the thread that forks (which holds
+/// the GIL) never inherits it locked.
+fn live_channels() -> MutexGuard<'static, Vec<Weak<Shared>>> {
+    static ALL: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+    ALL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// In a fork child (single-threaded, GIL held): finish the operations that the parent's
+/// vanished producer threads were in the middle of, on every channel (core
+/// `Channel::recover_after_fork`). Returns the slots repaired.
+pub(crate) fn recover_after_fork() -> usize {
+    let all = live_channels();
+    all.iter()
+        .filter_map(Weak::upgrade)
+        .map(|sh| sh.ch.recover_after_fork())
+        .sum()
+}
+
 /// The core's wake hook: runs on whichever thread pushed (or closed), without the GIL.
 extern "C" fn on_wake(ctx: usize) {
     // SAFETY: `ctx` is the address of a `Shared::wake`. The core calls the hook only from
@@ -63,23 +84,6 @@ extern "C" fn on_wake(ctx: usize) {
     // (and the slot inside it) is alive for the whole call.
     let slot = unsafe { &*(ctx as *const WakeSlot) };
     slot.fire();
-}
-
-/// Zeroed storage, or `None` if the allocation fails (a huge capacity must raise
-/// `MemoryError`, not abort). `alloc_zeroed` lets the OS hand out zero pages lazily.
-fn zeroed_storage(len: usize) -> Option<Box<[u8]>> {
-    if len == 0 {
-        return Some(Box::new([]));
-    }
-    let layout = Layout::array::<u8>(len).ok()?;
-    // SAFETY: `layout` has a non-zero size.
-    let p = unsafe { alloc_zeroed(layout) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: `p` is a fresh allocation of `len` initialised (zero) bytes with the layout of a
-    // `[u8]` of that length, so a `Box<[u8]>` may own and free it.
-    Some(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of};
 
 use awaitq_capi::{RawChannel, Storage};
-use awaitq_core::{Config, ConfigError, Overflow, RecvError, WakeHook};
+use awaitq_core::{Config, ConfigError, Overflow, RecvError, WakeHook, Word};
 
 use crate::error::fill;
 use crate::ffi::{
@@ -75,7 +75,8 @@ fn overflow_of(code: u8) -> Overflow {
 /// Bytes in front of the storage: the core channel plus slack to align it.
 #[no_mangle]
 pub extern "C" fn awaitq_mp_core_size() -> usize {
-    size_of::<RawChannel>() + align_of::<RawChannel>() - 1
+    // Rounded up to whole words: the frame storage after it is atomic 32-bit words.
+    (size_of::<RawChannel>() + align_of::<RawChannel>() - 1).next_multiple_of(align_of::<Word>())
 }
 
 /// The core's defaults for `Channel()` (shared with the CPython binding).
@@ -121,11 +122,12 @@ pub unsafe extern "C" fn awaitq_mp_config(
         ))
     });
     match result {
-        Ok((policy, len)) => {
+        Ok((policy, words)) => {
             // SAFETY: valid for writes, per the contract.
             unsafe {
                 *overflow_code = policy as u8;
-                *storage_len = len;
+                // `validate` bounds `words` so this byte count cannot overflow.
+                *storage_len = words * size_of::<Word>();
             }
             true
         }
@@ -162,6 +164,7 @@ pub unsafe extern "C" fn awaitq_mp_channel_init(
     // SAFETY: `self_` is a valid channel object, per the contract.
     let mem = unsafe { (*self_).mem }.cast::<u8>();
     let front = awaitq_mp_core_size();
+    let storage_at = mem.wrapping_add(front);
     let Some(storage_len) = mem_len.checked_sub(front) else {
         let e = ConfigError::StorageTooSmall {
             needed: front,
@@ -171,11 +174,22 @@ pub unsafe extern "C" fn awaitq_mp_channel_init(
         unsafe { fill(err, &e) };
         return false;
     };
+    // GC blocks are word-aligned and `front` is a whole number of words; checked anyway, since
+    // a misaligned atomic would be undefined behaviour.
+    if storage_at.align_offset(align_of::<Word>()) != 0 {
+        let e = ConfigError::TooLarge;
+        // SAFETY: valid for writes, per the contract.
+        unsafe { fill(err, &e) };
+        return false;
+    }
     // SAFETY: the block is `mem_len` bytes, owned by the object and referenced by nothing
-    // else; the storage part starts after the core part, so the two never overlap. 'static is
-    // the object's lifetime: the core channel holding this slice lives in the same block.
-    let storage: &'static mut [u8] =
-        unsafe { core::slice::from_raw_parts_mut(mem.add(front), storage_len) };
+    // else; the storage part starts after the core part (so the two never overlap), is
+    // aligned for `Word` (checked above) and zeroed or not, any bit pattern is a valid
+    // `AtomicU32`. 'static is the object's lifetime: the core channel holding this slice
+    // lives in the same block. Shared access suffices: the words are atomics.
+    let storage: &'static [Word] = unsafe {
+        core::slice::from_raw_parts(storage_at.cast::<Word>(), storage_len / size_of::<Word>())
+    };
     let channel = match RawChannel::new(Storage::Borrowed(storage), config) {
         Ok(ch) => ch,
         Err(e) => {

@@ -1,4 +1,6 @@
-//! awaitq-core's only lock, mapped to MicroPython's atomic section.
+//! awaitq-core's critical section, mapped to MicroPython's atomic section. The core takes it
+//! only to read a channel's wake hook on a wake and, on targets without compare-and-swap
+//! (thumbv6m), around each read-modify-write of its ring; frames take no lock elsewhere.
 //!
 //! `MICROPY_BEGIN_ATOMIC_SECTION` is what MicroPython itself uses to share state with ISRs and
 //! other threads: on the unix port a process-wide recursive pthread mutex (so a producer

@@ -244,7 +244,7 @@ impl Inner {
     }
 
     /// `recv_many`: after the first frame, take what else is queued, up to `n` in all, a
-    /// batch per critical section.
+    /// batch per core call.
     fn drain_more(
         &mut self,
         py: Python<'_>,
@@ -270,7 +270,7 @@ impl Inner {
     }
 }
 
-/// How many bytes of frames `recv_many` takes per critical section (at least one frame).
+/// How many bytes of frames `recv_many` takes per core call (at least one frame).
 const BATCH_BYTES: usize = 8 * 1024;
 
 /// Splits a core step into its `Ready` value (`Ok`) or the step to report, error mapped.

@@ -189,9 +189,12 @@ fn prune(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-/// `os.register_at_fork(after_in_child=...)`: forget the parent's loops and descriptors.
+/// `os.register_at_fork(after_in_child=...)`: forget the parent's loops and descriptors, and
+/// repair every channel a vanished producer thread was pushing into (see
+/// [`crate::shared::recover_after_fork`]).
 #[pyfunction]
 pub(crate) fn _after_fork_in_child() {
+    crate::shared::recover_after_fork();
     GENERATION.fetch_add(1, Ordering::Relaxed);
     let entries = std::mem::take(&mut *registry());
     drop(entries);
