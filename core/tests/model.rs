@@ -77,6 +77,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The frames a batch receive took, in order.
+type Batch = Vec<(u32, Vec<u8>)>;
+
 /// The expected channel, per the documented rules.
 struct Model {
     capacity: usize,
@@ -173,11 +176,7 @@ impl Model {
 
     /// A batch receive: `None` means Pending; else the frames taken (records of `8 + len`
     /// bytes, at most `max` of them, 0 counting as 1, stopping before one that does not fit).
-    fn recv_batch(
-        &mut self,
-        buf: usize,
-        max: usize,
-    ) -> Option<Result<Vec<(u32, Vec<u8>)>, RecvError>> {
+    fn recv_batch(&mut self, buf: usize, max: usize) -> Option<Result<Batch, RecvError>> {
         let first = match self.queue.front() {
             Some((_, head)) if 8 + head.len() > buf => Err(RecvError::BufferTooSmall {
                 needed: 8 + head.len(),
