@@ -90,8 +90,13 @@ pub struct Frame {
 const ABORTED: u32 = u32::MAX;
 
 /// Keeps the producers' words and the consumer's words on separate cache lines on hosted
-/// targets (no padding on 32-bit MCUs, where RAM matters more than false sharing).
-#[cfg_attr(target_pointer_width = "64", repr(align(128)))]
+/// targets (no padding on 32-bit MCUs, where RAM matters more than false sharing, nor with the
+/// `compact` feature: MicroPython keeps the channel in a GC block that its collector scans
+/// word by word, and alignment gaps are bytes never written).
+#[cfg_attr(
+    all(target_pointer_width = "64", not(feature = "compact")),
+    repr(align(128))
+)]
 struct Side<T>(T);
 
 struct Producers {

@@ -207,6 +207,37 @@ static mp_obj_t isrbus_race(size_t n_args, const mp_obj_t *pos_args, mp_map_t *k
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(isrbus_race_obj, 1, isrbus_race);
 
+// isrbus.claim_race(tag) -> len: a thread producer preempted between claim and publish by an
+// ISR producer, on one core. The VM reserves a slot (awaitq_reserve: claimed, not published)
+// and writes tag as a u32 into it, then TIMER0's interrupt is taken right there and the ISR
+// pushes its next frame into the same channel, then the VM commits. Returns awaitq_len() as
+// the ISR left it (2: the pending claim and the ISR's frame), or -status if the reserve
+// failed. Neither side may wait for the other; the frames leave in claim order.
+static mp_obj_t isrbus_claim_race(mp_obj_t tag_in) {
+    const awaitq_channel_t *ch = bus.ch;
+    if (ch == NULL) {
+        mp_raise_ValueError(MP_ERROR_TEXT("isrbus is not running"));
+    }
+    uint32_t tag = (uint32_t)mp_obj_get_int_truncated(tag_in);
+    awaitq_status_t st = AWAITQ_INVALID;
+    uint8_t *slot = awaitq_reserve(ch, 4, &st);
+    if (slot == NULL) {
+        return MP_OBJ_NEW_SMALL_INT(-(mp_int_t)st);
+    }
+    slot[0] = (uint8_t)tag;
+    slot[1] = (uint8_t)(tag >> 8);
+    slot[2] = (uint8_t)(tag >> 16);
+    slot[3] = (uint8_t)(tag >> 24);
+    board_irq_pend(BOARD_TIMER0_IRQ);   // taken here: interrupts are enabled
+    size_t len = awaitq_len(ch);
+    st = awaitq_commit(ch, slot, tag, 4);
+    if (st != AWAITQ_OK) {
+        return MP_OBJ_NEW_SMALL_INT(-(mp_int_t)st);
+    }
+    return MP_OBJ_NEW_SMALL_INT((mp_int_t)len);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(isrbus_claim_race_obj, isrbus_claim_race);
+
 static mp_obj_t isrbus_stats(void) {
     uint32_t s = awaitq_board_irq_save();
     isrbus_t copy = bus;
@@ -229,6 +260,7 @@ static const mp_rom_map_elem_t isrbus_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_stats), MP_ROM_PTR(&isrbus_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_fire), MP_ROM_PTR(&isrbus_fire_obj) },
     { MP_ROM_QSTR(MP_QSTR_race), MP_ROM_PTR(&isrbus_race_obj) },
+    { MP_ROM_QSTR(MP_QSTR_claim_race), MP_ROM_PTR(&isrbus_claim_race_obj) },
 };
 static MP_DEFINE_CONST_DICT(isrbus_globals, isrbus_globals_table);
 
