@@ -6,7 +6,10 @@ The standard pattern: a producer thread hands each item to the event loop with
 consumer awaits the channel.
 
 Measured (each the best of --rounds runs, interleaved):
-  streaming   frames/s from a producer thread, `async for` and `recv_many(256)`
+  streaming   frames/s from a producer thread, `async for` and `recv_many(256)`, and
+              `recv_many_into(buf)` (records into one buffer, counted, and walked with
+              `awaitq.frames`); plus the receive cost alone: draining a full channel with
+              per-frame `recv_into` against `recv_many(256)` and `recv_many_into`
   wake        ping-pong round trip: ask the producer thread for one item, await it (p50/p99);
               also one way: the producer's push time to the parked consumer's resume
   ready await ns per `await ch.recv()` on a queued frame, next to `await trivial()` of an
@@ -241,6 +244,54 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
+async def stream_awaitq_recv_many_into(n, walk):
+    ch = awaitq.Channel(capacity=4096, max_frame=16)
+    records = bytearray(256 * 24)
+    frames = awaitq.frames
+    t0 = time.perf_counter()
+    p = spawn_producer(ch, n, size=16, close=True)
+    got = 0
+    recv_many_into = ch.recv_many_into
+    try:
+        while True:
+            k = await recv_many_into(records, 256)
+            if walk:
+                for _tag, _payload in frames(records, k):
+                    pass
+            got += k
+    except awaitq.ChannelClosed:
+        pass
+    dt = time.perf_counter() - t0
+    assert got == p.join() == n
+    return n / dt
+
+
+async def drain(method, rounds):
+    """frames/s receiving 256 queued frames, `rounds` times; only the receiving is timed."""
+    ch = awaitq.Channel(capacity=256, max_frame=16)
+    payload = bytes(16)
+    buf = bytearray(16)
+    records = bytearray(256 * 24)
+    total = 0.0
+    for _ in range(rounds):
+        for _ in range(256):
+            ch.send_nowait(payload, 7)
+        got = 0
+        t0 = time.perf_counter()
+        if method == "recv_into":
+            recv_into = ch.recv_into
+            while got < 256:
+                await recv_into(buf)
+                got += 1
+        elif method == "recv_many":
+            got += len(await ch.recv_many(256))
+        else:
+            got += await ch.recv_many_into(records)
+        total += time.perf_counter() - t0
+        assert got == 256
+    return 256 * rounds / total
+
+
 def pct(samples, p):
     s = sorted(samples)
     return s[min(len(s) - 1, int(p / 100 * len(s)))]
@@ -273,6 +324,24 @@ async def main(args):
           % (rm, r2, TARGETS["stream_recv_many"], verdict(r2 >= TARGETS["stream_recv_many"])))
     results.update(stream_async_for=r1, stream_recv_many=r2, stream_std_fps=std,
                    stream_async_for_fps=af, stream_recv_many_fps=rm)
+
+    ri, rw = [], []
+    for _ in range(rounds):
+        ri.append(await stream_awaitq_recv_many_into(n_stream, False))
+        rw.append(await stream_awaitq_recv_many_into(n_stream, True))
+    ri, rw = max(ri), max(rw)
+    print("  awaitq recv_many_into(buf, 256)                 %12.0f  %6.1fx  (%.1fx recv_many)"
+          % (ri, ri / std, ri / rm))
+    print("  ... + for tag, p in frames(buf, n)              %12.0f  %6.1fx  (%.1fx recv_many)"
+          % (rw, rw / std, rw / rm))
+    d_rounds = 500 if quick else 2000
+    d = {m: max([await drain(m, d_rounds) for _ in range(rounds)])
+         for m in ("recv_into", "recv_many", "recv_many_into")}
+    print("\nreceive cost: draining a full channel, 256 16-byte frames (frames/s)")
+    print("  await recv_into(buf) per frame                  %12.0f" % d["recv_into"])
+    print("  await recv_many(256)                            %12.0f  %6.1fx" % (d["recv_many"], d["recv_many"] / d["recv_into"]))
+    print("  await recv_many_into(buf)                       %12.0f  %6.1fx" % (d["recv_many_into"], d["recv_many_into"] / d["recv_into"]))
+    results["drain_recv_many_into"] = d["recv_many_into"] / d["recv_into"]
 
     aq, sq = [], []
     for _ in range(rounds):

@@ -83,6 +83,29 @@ impl Channel {
         self.awaitable(py, Kind::Many(n), None)
     }
 
+    /// `await ch.recv_many_into(buf, max=None)` -> how many frames (1..=max, at most 256 a
+    /// call) were packed into `buf` as records (waits for the first); walk them with
+    /// `awaitq.frames(buf, n)`.
+    #[pyo3(signature = (buf, max=None), text_signature = "($self, buf, max=None)")]
+    fn recv_many_into(
+        &self,
+        py: Python<'_>,
+        buf: &Bound<'_, PyAny>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        buffer::with_writable(buf, "buf", |_| ())?;
+        let max = match max.filter(|m| !m.is_none()) {
+            None => usize::MAX,
+            Some(m) => args::size(m, "max")?,
+        };
+        if max < 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "max must be at least 1",
+            ));
+        }
+        self.awaitable(py, Kind::ManyInto(max), Some(buf.clone().unbind()))
+    }
+
     /// `await ch.send(data, tag=0)`: queues a copy of `data`, waiting for room under "reject".
     #[pyo3(signature = (data, tag=None), text_signature = "($self, data, tag=0)")]
     fn send(

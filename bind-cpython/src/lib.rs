@@ -23,6 +23,7 @@ mod buffer;
 pub mod channel;
 pub mod cont;
 mod errors;
+mod frames;
 mod gil;
 // POSIX only (poll, pipes, fcntl); Windows has no awaitq.io.Reader yet.
 #[cfg(unix)]
@@ -71,6 +72,8 @@ fn _awaitq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wake::loops::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(wake::loops::_registered_loops, m)?)?;
     m.add_function(wrap_pyfunction!(wake::loops::_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(frames::frames, m)?)?;
+    m.add_class::<frames::Frames>()?;
     m.add_function(wrap_pyfunction!(testing::spawn_producer, m)?)?;
     m.add_class::<testing::SpawnedProducer>()?;
     m.add_class::<testing::Pinger>()?;

@@ -16,8 +16,15 @@
 # 3. Allocation: GC heap bytes allocated per ready receive (gc.mem_alloc with the GC disabled),
 #    recv_into versus recv.
 #
+# 4. Batch receive: frames/s of `n = await ch.recv_many_into(buf)` (one await per batch, records
+#    packed into one buffer, nothing allocated) against per-frame `await ch.recv_into(buf)`
+#    and `await ch.recv_many(64)`, in the same run: (a) draining a full channel (the receive
+#    cost alone: frames queued by send_nowait outside the timed part), (b) streaming from the
+#    native producer thread; with and without walking the records with awaitq.frames().
+#
 # Targets (bind-micropython/README.md): >= 10x the ThreadSafeFlag pattern, <= 5 poll calls/s
-# idle, 0 allocations per ready recv_into. Timings are printed, never asserted.
+# idle, 0 allocations per ready recv_into, batch receive >= 3x recv_into. Timings are printed,
+# never asserted.
 import asyncio
 import gc
 import os
@@ -154,7 +161,117 @@ def alloc_per_receive(method):
     return asyncio.run(run())
 
 
+BATCH_ROUNDS = 400  # drains of a full channel per figure
+BATCH_STREAM = 1_000_000
+
+
+async def drain(method):
+    # frames/s receiving CAPACITY queued frames, BATCH_ROUNDS times; only receiving is timed.
+    ch = awaitq.Channel(capacity=CAPACITY, max_frame=SIZE)
+    payload = bytes(SIZE)
+    buf = bytearray(SIZE)
+    records = bytearray(CAPACITY * (8 + SIZE))
+    frames = awaitq.frames
+    us = 0
+    for _ in range(BATCH_ROUNDS):
+        for _ in range(CAPACITY):
+            ch.send_nowait(payload, 7)
+        t0 = time.ticks_us()
+        got = 0
+        if method == "recv_into":
+            recv_into = ch.recv_into
+            while got < CAPACITY:
+                await recv_into(buf)
+                got += 1
+        elif method == "recv_many":
+            recv_many = ch.recv_many
+            while got < CAPACITY:
+                got += len(await recv_many(64))
+        elif method == "recv_many_into":
+            recv_many_into = ch.recv_many_into
+            while got < CAPACITY:
+                got += await recv_many_into(records)
+        else:  # recv_many_into + frames(): every payload visited as a memoryview
+            recv_many_into = ch.recv_many_into
+            while got < CAPACITY:
+                n = await recv_many_into(records)
+                for tag, p in frames(records, n):
+                    pass
+                got += n
+        us += time.ticks_diff(time.ticks_us(), t0)
+    return CAPACITY * BATCH_ROUNDS * 1_000_000 // max(us, 1)
+
+
+async def batch_stream(method):
+    # frames/s from the native producer thread, as in awaitq_stream.
+    ch = awaitq.Channel(capacity=CAPACITY, max_frame=SIZE)
+    records = bytearray(CAPACITY * (8 + SIZE))
+    frames = awaitq.frames
+    t0 = time.ticks_ms()
+    p = spawn_producer(ch, BATCH_STREAM, size=SIZE, close=True)
+    got = 0
+    recv_many_into = ch.recv_many_into
+    while True:
+        try:
+            n = await recv_many_into(records)
+        except awaitq.ChannelClosed:
+            break
+        if method == "walk":
+            for tag, payload in frames(records, n):
+                pass
+        got += n
+    ms = time.ticks_diff(time.ticks_ms(), t0)
+    p.join()
+    assert got == BATCH_STREAM
+    return rate(got, ms)
+
+
+def batch_section(stream_recv_into):
+    print("batch receive, %d-byte frames (median of %d runs):" % (SIZE, RUNS))
+    fig = {}
+    for m in ("recv_into", "recv_many", "recv_many_into", "walk"):
+        fig[m] = median([asyncio.run(drain(m)) for _ in range(RUNS)])
+    print("  draining a full channel (%d frames, receive only):" % CAPACITY)
+    print("    await recv_into(buf) per frame:          %9d frames/s" % fig["recv_into"])
+    print("    await recv_many(64):                     %9d frames/s  %.1fx" % (fig["recv_many"], fig["recv_many"] / fig["recv_into"]))
+    print("    await recv_many_into(buf):               %9d frames/s  %.1fx (target >= 3x)" % (fig["recv_many_into"], fig["recv_many_into"] / fig["recv_into"]))
+    print("    ... + for tag, p in frames(buf, n):      %9d frames/s  %.1fx" % (fig["walk"], fig["walk"] / fig["recv_into"]))
+    s = median([asyncio.run(batch_stream("count")) for _ in range(RUNS)])
+    w = median([asyncio.run(batch_stream("walk")) for _ in range(RUNS)])
+    print("  streaming from the native producer thread (await recv_into: %d frames/s above):" % stream_recv_into)
+    print("    await recv_many_into(buf):               %9d frames/s  %.1fx" % (s, s / stream_recv_into))
+    print("    ... + for tag, p in frames(buf, n):      %9d frames/s  %.1fx" % (w, w / stream_recv_into))
+
+
+def alloc_per_batch():
+    # GC bytes per ready recv_many_into of a full channel (target 0).
+    ch = awaitq.Channel(capacity=CAPACITY, max_frame=SIZE)
+    records = bytearray(CAPACITY * (8 + SIZE))
+    payload = bytes(SIZE)
+
+    async def run():
+        ch.send_nowait(payload)
+        await ch.recv_many_into(records)  # the recyclable awaitable is created once
+        total = 0
+        for _ in range(16):
+            for _ in range(CAPACITY):
+                ch.send_nowait(payload)
+            gc.collect()
+            gc.disable()
+            before = gc.mem_alloc()
+            n = await ch.recv_many_into(records)
+            total += gc.mem_alloc() - before
+            gc.enable()
+            assert n == CAPACITY
+        return total / 16
+
+    return asyncio.run(run())
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "batch":
+        batch_section(int(sys.argv[2]))
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "idle":
         asyncio.run(idle(sys.argv[2]))
         return
@@ -175,6 +292,8 @@ def main():
     print("GC heap bytes allocated per ready receive:")
     print("  await recv_into(buf): %5.1f (target 0)" % alloc_per_receive("recv_into"))
     print("  await recv():         %5.1f (the bytes object)" % alloc_per_receive("recv"))
+    print("  await recv_many_into(buf), %d frames: %5.1f per batch (target 0)" % (CAPACITY, alloc_per_batch()))
+    batch_section(a)
 
 
 main()

@@ -206,6 +206,26 @@ static mp_obj_t channel_recv_many(mp_obj_t self_in, mp_obj_t n_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(channel_recv_many_obj, channel_recv_many);
 
+// await ch.recv_many_into(buf, max=None) -> frame count: waits for one frame, then packs what
+// is queued (up to max, as many as fit) into buf as records; awaitq.frames(buf, n) walks them.
+static mp_obj_t channel_recv_many_into(size_t n_args, const mp_obj_t *args) {
+    mp_buffer_info_t bufinfo;
+    if (!mp_get_buffer(args[1], &bufinfo, MP_BUFFER_WRITE)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("buf must be a writable bytes-like object"));
+    }
+    mp_int_t max = (mp_int_t)(~(mp_uint_t)0 >> 1);  // as many as fit
+    if (n_args > 2 && args[2] != mp_const_none) {
+        max = awaitq_mp_get_size(args[2], MP_QSTR_max);
+        if (max < 1) {
+            mp_raise_ValueError(MP_ERROR_TEXT("max must be at least 1"));
+        }
+    }
+    awaitq_mp_op_obj_t *op = awaitq_mp_op_new(channel_of(args[0]), AWAITQ_MP_RECV_MANY_INTO, args[1]);
+    op->count = max;
+    return MP_OBJ_FROM_PTR(op);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(channel_recv_many_into_obj, 2, 3, channel_recv_many_into);
+
 static mp_obj_t channel_anext(mp_obj_t self_in) {
     return MP_OBJ_FROM_PTR(awaitq_mp_op_new(channel_of(self_in), AWAITQ_MP_ANEXT, MP_OBJ_NULL));
 }
@@ -291,6 +311,7 @@ static const mp_rom_map_elem_t channel_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_recv_tagged), MP_ROM_PTR(&channel_recv_tagged_obj) },
     { MP_ROM_QSTR(MP_QSTR_recv_into), MP_ROM_PTR(&channel_recv_into_obj) },
     { MP_ROM_QSTR(MP_QSTR_recv_many), MP_ROM_PTR(&channel_recv_many_obj) },
+    { MP_ROM_QSTR(MP_QSTR_recv_many_into), MP_ROM_PTR(&channel_recv_many_into_obj) },
     { MP_ROM_QSTR(MP_QSTR_try_recv), MP_ROM_PTR(&channel_try_recv_obj) },
     { MP_ROM_QSTR(MP_QSTR_send_nowait), MP_ROM_PTR(&channel_send_nowait_obj) },
     { MP_ROM_QSTR(MP_QSTR_send), MP_ROM_PTR(&channel_send_obj) },

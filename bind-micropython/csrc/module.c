@@ -2,6 +2,8 @@
 #include "py/objexcept.h"
 #include "py/objint.h"
 #include "py/runtime.h"
+#include "py/binary.h"
+#include "py/objarray.h"
 
 #include "awaitq_mp.h"
 #include "internal.h"
@@ -116,6 +118,57 @@ const awaitq_channel_t *awaitq_mp_channel_ptr(mp_const_obj_t obj) {
     return (const awaitq_channel_t *)self->core;
 }
 
+// awaitq.frames(buf, n): iterates over the first n records recv_many_into packed into buf,
+// yielding (tag, memoryview of the payload): views into buf, no copy. Rust reads the record
+// headers (the core's format); C makes the views (memoryview slices share buf's memory).
+typedef struct _awaitq_mp_frames_obj_t {
+    mp_obj_base_t base;
+    mp_obj_array_t *view;           // memoryview of the whole buf (keeps it alive)
+    size_t offset;                  // bytes of records walked so far
+    mp_int_t remaining;             // records still to yield
+} awaitq_mp_frames_obj_t;
+
+static mp_obj_t frames_iternext(mp_obj_t self_in) {
+    awaitq_mp_frames_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->remaining <= 0) {
+        return MP_OBJ_STOP_ITERATION;
+    }
+    mp_obj_array_t *view = self->view;
+    uint8_t *base = (uint8_t *)view->items + view->free;  // `free` is a memoryview's offset
+    uint32_t tag;
+    size_t start, len;
+    if (!awaitq_mp_batch_next(base, view->len, &self->offset, &tag, &start, &len)) {
+        self->remaining = 0;
+        mp_raise_ValueError(MP_ERROR_TEXT("buf holds fewer records than n"));
+    }
+    self->remaining -= 1;
+    mp_obj_array_t *payload = MP_OBJ_TO_PTR(mp_obj_new_memoryview(view->typecode, len, view->items));
+    payload->free = view->free + start;
+    mp_obj_t items[2] = { mp_obj_new_int_from_uint(tag), MP_OBJ_FROM_PTR(payload) };
+    return mp_obj_new_tuple(2, items);
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    awaitq_mp_type_frames, MP_QSTR_frames, MP_TYPE_FLAG_ITER_IS_ITERNEXT,
+    iter, frames_iternext
+    );
+
+static mp_obj_t awaitq_mp_frames(mp_obj_t buf, mp_obj_t n_in) {
+    mp_buffer_info_t bufinfo;
+    if (!mp_get_buffer(buf, &bufinfo, MP_BUFFER_READ)
+        || mp_binary_get_size('@', bufinfo.typecode & ~MP_OBJ_ARRAY_TYPECODE_FLAG_RW, NULL) != 1) {
+        mp_raise_TypeError(MP_ERROR_TEXT("buf must be a bytes-like object"));
+    }
+    mp_int_t n = awaitq_mp_get_size(n_in, MP_QSTR_n);
+    mp_obj_t view = MP_OBJ_TYPE_GET_SLOT(&mp_type_memoryview, make_new)(&mp_type_memoryview, 1, 0, &buf);
+    awaitq_mp_frames_obj_t *it = mp_obj_malloc(awaitq_mp_frames_obj_t, &awaitq_mp_type_frames);
+    it->view = MP_OBJ_TO_PTR(view);
+    it->offset = 0;
+    it->remaining = n;
+    return MP_OBJ_FROM_PTR(it);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(awaitq_mp_frames_obj, awaitq_mp_frames);
+
 #if AWAITQ_MP_HAVE_TESTING
 // `import awaitq.testing` on ports without built-in sub-packages: the first import of awaitq
 // registers the sub-module in sys.modules (MICROPY_MODULE_BUILTIN_INIT).
@@ -137,6 +190,7 @@ static const mp_rom_map_elem_t awaitq_mp_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_testing), MP_ROM_PTR(&awaitq_mp_testing_module) },
     #endif
     { MP_ROM_QSTR(MP_QSTR_Channel), MP_ROM_PTR(&awaitq_mp_type_Channel) },
+    { MP_ROM_QSTR(MP_QSTR_frames), MP_ROM_PTR(&awaitq_mp_frames_obj) },
     { MP_ROM_QSTR(MP_QSTR_Error), MP_ROM_PTR(&awaitq_mp_type_Error) },
     { MP_ROM_QSTR(MP_QSTR_ChannelClosed), MP_ROM_PTR(&awaitq_mp_type_ChannelClosed) },
     { MP_ROM_QSTR(MP_QSTR_ChannelFull), MP_ROM_PTR(&awaitq_mp_type_ChannelFull) },

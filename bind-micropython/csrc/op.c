@@ -128,6 +128,7 @@ static mp_obj_t recv_value(awaitq_mp_op_obj_t *self, const awaitq_mp_frame_t *fr
     mp_obj_t value;
     switch (self->kind) {
         case AWAITQ_MP_RECV_INTO:
+        case AWAITQ_MP_RECV_MANY_INTO:  // the frame count (step() puts it in frame->len)
             return MP_OBJ_NEW_SMALL_INT(frame->len);
         case AWAITQ_MP_RECV_TAGGED: {
             mp_obj_t items[2] = {
@@ -244,7 +245,7 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
         if (phase == AWAITQ_MP_FRESH) {
             reclaim_stale_receiver(ch, self);
         }
-        if (self->kind == AWAITQ_MP_RECV_INTO) {
+        if (self->kind == AWAITQ_MP_RECV_INTO || self->kind == AWAITQ_MP_RECV_MANY_INTO) {
             // Fetched at every step: a bytearray may have been resized while parked.
             if (!mp_get_buffer(self->arg, &bufinfo, MP_BUFFER_WRITE)) {
                 abandon(self);
@@ -260,7 +261,13 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             // A frame an earlier receive took but could not deliver (MemoryError) comes first,
             // whatever the kind of this receive: it ends without taking anything from the
             // core (unparking if it was parked).
-            if (self->kind == AWAITQ_MP_RECV_INTO && ch->staged_len > dest_len) {
+            size_t put = 0;
+            if (self->kind == AWAITQ_MP_RECV_MANY_INTO) {
+                // Delivered as one record (the batch format, written by core's rule).
+                put = awaitq_mp_batch_put(dest, dest_len, ch->staged_tag, ch->staged, ch->staged_len);
+            }
+            if ((self->kind == AWAITQ_MP_RECV_INTO && ch->staged_len > dest_len)
+                || (self->kind == AWAITQ_MP_RECV_MANY_INTO && put == 0)) {
                 abandon(self);
                 mp_raise_msg_varg(&mp_type_ValueError,
                     MP_ERROR_TEXT("buffer of %u bytes is too small for a %u-byte frame"),
@@ -273,10 +280,15 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             if (self->kind == AWAITQ_MP_RECV_INTO) {
                 memcpy(dest, ch->staged, frame.len);
                 ch->staged_len = SIZE_MAX;  // delivered (the value is a small int)
+            } else if (self->kind == AWAITQ_MP_RECV_MANY_INTO) {
+                frame.len = 1;              // one frame delivered (the value is a small int)
+                ch->staged_len = SIZE_MAX;
             }
             return recv_value(self, &frame);
         }
-        st = awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
+        st = self->kind == AWAITQ_MP_RECV_MANY_INTO
+            ? awaitq_mp_recv_batch_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame.len, &err)
+            : awaitq_mp_recv_resume(self, AWAITQ_MP_RESUME_SEND, dest, dest_len, &frame, &err);
     }
 
     switch (st) {

@@ -49,6 +49,7 @@ enum awaitq_mp_kind {
     AWAITQ_MP_RECV_MANY,    // await ch.recv_many(n)    -> [bytes]
     AWAITQ_MP_ANEXT,        // async for                -> bytes, StopAsyncIteration at the end
     AWAITQ_MP_SEND,         // await ch.send(data, tag)
+    AWAITQ_MP_RECV_MANY_INTO, // await ch.recv_many_into(buf, max) -> frame count (records in buf)
 };
 
 // How the driver resumes an awaitable (awaitq_core::Resume).
@@ -137,7 +138,7 @@ typedef struct _awaitq_mp_op_obj_t {
     mp_obj_t arg;                   // recv_into: destination buffer; send: payload object
     mp_obj_t ioq;                   // asyncio IOQueue this op is registered with, or MP_OBJ_NULL
     uint8_t *scratch;               // max_frame bytes (recv, recv_tagged, recv_many, anext)
-    mp_int_t count;                 // recv_many: most frames to return
+    mp_int_t count;                 // recv_many, recv_many_into: most frames to return
     uint32_t tag;                   // send
     uint8_t kind;                   // enum awaitq_mp_kind
     uint64_t state;                 // RecvOp / SendOp, Rust-owned
@@ -192,6 +193,18 @@ uint8_t awaitq_mp_op_phase(const awaitq_mp_op_obj_t *op);
 // One step of a receive (kinds RECV*, ANEXT). On READY the payload is dest[..frame->len].
 uint8_t awaitq_mp_recv_resume(awaitq_mp_op_obj_t *op, uint8_t how, uint8_t *dest,
     size_t dest_len, awaitq_mp_frame_t *frame, awaitq_mp_error_t *err);
+// One step of a batch receive (kind RECV_MANY_INTO): up to op->count frames packed into
+// dest[..dest_len] as records (awaitq_core::batch); on READY *frames is how many (>= 1).
+uint8_t awaitq_mp_recv_batch_resume(awaitq_mp_op_obj_t *op, uint8_t how, uint8_t *dest,
+    size_t dest_len, size_t *frames, awaitq_mp_error_t *err);
+// Writes one record (tag, plen, payload) at dest (a staged frame delivered by
+// recv_many_into): the bytes written, 0 if it does not fit (nothing written).
+size_t awaitq_mp_batch_put(uint8_t *dest, size_t dest_len, uint32_t tag, const uint8_t *payload,
+    size_t plen);
+// The record at buf[*offset..] (awaitq.frames): its tag and payload position; advances
+// *offset past it. false at the end of the records or at a truncated record.
+bool awaitq_mp_batch_next(const uint8_t *buf, size_t len, size_t *offset, uint32_t *tag,
+    size_t *start, size_t *plen);
 // One step of a waiting send (kind SEND) of data[..len] with op->tag.
 uint8_t awaitq_mp_send_resume(awaitq_mp_op_obj_t *op, uint8_t how, const uint8_t *data,
     size_t len, awaitq_mp_error_t *err);

@@ -23,7 +23,11 @@ type Push = unsafe extern "C" fn(*const Ch, u32, *const u8, usize, *mut Err) -> 
 type TryRecv =
     unsafe extern "C" fn(*const Ch, *mut u8, usize, *mut Frame, *mut usize, *mut Err) -> u8;
 type RecvResume = unsafe extern "C" fn(*mut Op, u8, *mut u8, usize, *mut Frame, *mut Err) -> u8;
+type BatchResume = unsafe extern "C" fn(*mut Op, u8, *mut u8, usize, *mut usize, *mut Err) -> u8;
+type BatchNext =
+    unsafe extern "C" fn(*const u8, usize, *mut usize, *mut u32, *mut usize, *mut usize) -> bool;
 type SendResume = unsafe extern "C" fn(*mut Op, u8, *const u8, usize, *mut Err) -> u8;
+type BatchPut = unsafe extern "C" fn(*mut u8, usize, u32, *const u8, usize) -> usize;
 
 const _: [unsafe extern "C" fn() -> usize; 2] = [ffi::awaitq_mp_core_size, c::awaitq_mp_core_size];
 const _: [unsafe extern "C" fn(*mut usize, *mut usize); 2] =
@@ -49,6 +53,12 @@ const _: [unsafe extern "C" fn(*const Op) -> u8; 2] =
     [ffi::awaitq_mp_op_phase, o::awaitq_mp_op_phase];
 const _: [RecvResume; 2] = [ffi::awaitq_mp_recv_resume, o::awaitq_mp_recv_resume];
 const _: [SendResume; 2] = [ffi::awaitq_mp_send_resume, o::awaitq_mp_send_resume];
+const _: [BatchResume; 2] = [
+    ffi::awaitq_mp_recv_batch_resume,
+    o::awaitq_mp_recv_batch_resume,
+];
+const _: [BatchNext; 2] = [ffi::awaitq_mp_batch_next, o::awaitq_mp_batch_next];
+const _: [BatchPut; 2] = [ffi::awaitq_mp_batch_put, o::awaitq_mp_batch_put];
 
 /// Native continuations: the C API of `ports/include/awaitq_aw.h` and what the type's slots
 /// and `awaitq.testing.cont` call.

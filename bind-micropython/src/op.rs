@@ -161,6 +161,90 @@ pub unsafe extern "C" fn awaitq_mp_recv_resume(
     }
 }
 
+/// One step of a batch receive: up to `op->count` frames as records in `dest`. On READY
+/// `*frames` is how many (at least one).
+///
+/// # Safety
+/// As [`awaitq_mp_recv_resume`], with `frames` valid for writes instead of a frame.
+#[no_mangle]
+pub unsafe extern "C" fn awaitq_mp_recv_batch_resume(
+    op: *mut awaitq_mp_op_obj_t,
+    how: u8,
+    dest: *mut u8,
+    dest_len: usize,
+    frames: *mut usize,
+    err: *mut awaitq_mp_error_t,
+) -> u8 {
+    if is_send(op) {
+        // SAFETY: valid for writes, per the contract.
+        unsafe { fill(err, &Runtime("awaitq: not a receive operation")) };
+        return AWAITQ_MP_FAILED as u8;
+    }
+    // SAFETY: per the contract: a receive op, its live channel, a writable destination.
+    let (state, ch, dest, max) = unsafe {
+        (
+            recv_op(op),
+            core_of((*op).channel),
+            bytes_mut(dest, dest_len),
+            usize::try_from((*op).count).unwrap_or(1),
+        )
+    };
+    let step = state.resume_batch(ch, resume_of(how), dest, max);
+    // SAFETY: `err` and `frames` are valid for writes, per the contract.
+    unsafe { status(step, err, |(n, _)| *frames = n) }
+}
+
+/// Writes one record (tag, `plen`, then the payload) at the start of `dest` (a staged frame
+/// delivered by `recv_many_into`): the bytes written, 0 if it does not fit (nothing written).
+///
+/// # Safety
+/// `dest` valid for `dest_len` writes and `payload` for `plen` reads (each may be null with
+/// 0); they do not overlap.
+#[no_mangle]
+pub unsafe extern "C" fn awaitq_mp_batch_put(
+    dest: *mut u8,
+    dest_len: usize,
+    tag: u32,
+    payload: *const u8,
+    plen: usize,
+) -> usize {
+    // SAFETY: per the contract.
+    let (dest, payload) = unsafe { (bytes_mut(dest, dest_len), bytes(payload, plen)) };
+    awaitq_core::write_record(dest, tag, payload).unwrap_or(0)
+}
+
+/// The record at `buf[*offset..]`: its tag, payload start and length (from the start of
+/// `buf`); advances `*offset` past it. `false` at the end or at a truncated record.
+///
+/// # Safety
+/// `buf` valid for `len` reads (or null with 0); the out pointers valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn awaitq_mp_batch_next(
+    buf: *const u8,
+    len: usize,
+    offset: *mut usize,
+    tag: *mut u32,
+    start: *mut usize,
+    plen: *mut usize,
+) -> bool {
+    // SAFETY: per the contract.
+    let (records, at) = unsafe { (bytes(buf, len), *offset) };
+    let Some((t, s, l)) = records
+        .get(at..)
+        .and_then(|rest| awaitq_core::batch_records(rest).next())
+    else {
+        return false;
+    };
+    // SAFETY: valid for writes, per the contract.
+    unsafe {
+        *tag = t;
+        *start = at + s;
+        *plen = l;
+        *offset = at + s + l;
+    }
+    true
+}
+
 /// One step of a waiting send of `data[..len]` with `op->tag`.
 ///
 /// # Safety

@@ -171,6 +171,20 @@ impl<S: AsRef<[Word]>> Channel<S> {
         Ok(frame)
     }
 
+    /// [`recv_or_park`](Self::recv_or_park) delivering a batch: `(frames, bytes)` packed as
+    /// [`try_recv_batch`](Self::try_recv_batch) packs them. Used by
+    /// [`RecvOp::resume_batch`](crate::RecvOp::resume_batch).
+    pub(crate) fn recv_batch_or_park(
+        &self,
+        parked: bool,
+        dest: &mut [u8],
+        max: usize,
+    ) -> Result<(usize, usize), RecvError> {
+        let (taken, wake) = self.ring.recv_batch_or_park(parked, dest, max)?;
+        fire(wake);
+        Ok(taken)
+    }
+
     /// One step of a waiting send: push, or arm for room and report "parked" when the channel
     /// is full. Used by
     /// [`SendOp`](crate::SendOp). A parked send is not counted as dropped.

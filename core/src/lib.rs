@@ -50,7 +50,7 @@ mod sync;
 mod testutil;
 pub mod wake;
 
-pub use batch::batch_frames;
+pub use batch::{batch_frames, batch_records, record_len, write_record, RECORD_HEADER};
 pub use channel::{Channel, Reservation};
 pub use config::{
     Config, Overflow, DEFAULT_CAPACITY, DEFAULT_MAX_FRAME, MAX_CAPACITY, MAX_FRAME_LIMIT,

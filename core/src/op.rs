@@ -133,6 +133,33 @@ impl RecvOp {
             || ch.unpark(),
         )
     }
+
+    /// Advances the operation as a batch receive (`n = await ch.recv_many_into(buf)`): on
+    /// `Ready((frames, bytes))`, `dest[..bytes]` holds `frames` (≥ 1) records packed as
+    /// [`Channel::try_recv_batch`] packs them (read them with
+    /// [`batch_frames`](crate::batch_frames)): every frame queued at that moment, up to `max`
+    /// (0 counts as 1), that fits in `dest`, in order. Otherwise as [`resume`](Self::resume):
+    /// it parks while the channel is empty, fails with [`RecvError::Closed`] once closed and
+    /// drained, and with [`RecvError::BufferTooSmall`] (`needed` = the head frame's record,
+    /// header included) when `dest` cannot hold even the first record — the frame stays
+    /// queued. A throw or close consumes nothing, as for a single frame.
+    pub fn resume_batch<S: AsRef<[crate::Word]>>(
+        &mut self,
+        ch: &Channel<S>,
+        input: Resume,
+        dest: &mut [u8],
+        max: usize,
+    ) -> Step<(usize, usize), RecvError> {
+        self.phase.drive(
+            input,
+            |parked| match ch.recv_batch_or_park(parked, dest, max) {
+                Ok(taken) => Ok(Some(taken)),
+                Err(RecvError::Empty) => Ok(None),
+                Err(err) => Err(err),
+            },
+            || ch.unpark(),
+        )
+    }
 }
 
 /// A waiting send (`await ch.send(data)`): waits for room when the policy is `reject`.

@@ -74,8 +74,8 @@ use crate::sync::{
     add, cas, fence, max, or, set_flag, take_flag, AtomicBool, AtomicCounter, AtomicU32,
     CounterValue, Lock, Ordering::*, Word,
 };
+use crate::SLOT_HEADER_WORDS;
 use crate::{Config, ConfigError, Overflow, PushError, RecvError, Stats, WakeHook};
-use crate::{SLOT_HEADER, SLOT_HEADER_WORDS};
 
 /// Where a delivered frame landed: its tag and payload length in the destination buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -780,7 +780,7 @@ impl<S: AsRef<[Word]>> Ring<S> {
                 Head::Closed => break Some(RecvError::Closed),
                 Head::Ready { head, len, .. } if len == ABORTED => self.skip(head),
                 Head::Ready { head, tag, len } => {
-                    let record = SLOT_HEADER + len as usize;
+                    let record = crate::batch::record_len(len as usize);
                     let Some(out) = dest.get_mut(used..used + record) else {
                         if frames == 0 {
                             return Err(RecvError::BufferTooSmall {
@@ -790,10 +790,9 @@ impl<S: AsRef<[Word]>> Ring<S> {
                         }
                         break None;
                     };
-                    let (header, payload) = out.split_at_mut(SLOT_HEADER);
+                    let (header, payload) = out.split_at_mut(crate::batch::RECORD_HEADER);
                     if self.take(head, payload) {
-                        header[..4].copy_from_slice(&tag.to_le_bytes());
-                        header[4..].copy_from_slice(&len.to_le_bytes());
+                        crate::batch::write_header(header, tag, len);
                         used += record;
                         frames += 1;
                     }
@@ -815,10 +814,33 @@ impl<S: AsRef<[Word]>> Ring<S> {
         parked: bool,
         dest: &mut [u8],
     ) -> Result<(Frame, Option<WakeHook>), RecvError> {
+        self.take_or_park(parked, || self.pop_into(dest))
+    }
+
+    /// [`recv_or_park`](Self::recv_or_park) delivering a batch: up to `max` frames as packed
+    /// records (see [`pop_batch`](Self::pop_batch)); at least one, or it parks.
+    pub(crate) fn recv_batch_or_park(
+        &self,
+        parked: bool,
+        dest: &mut [u8],
+        max: usize,
+    ) -> Result<((usize, usize), Option<WakeHook>), RecvError> {
+        // `max == 0` would take nothing and park for ever: one frame at least.
+        let max = max.max(1);
+        self.take_or_park(parked, || self.pop_batch(dest, max))
+    }
+
+    /// The wake protocol around a taking step (`pop_into` or `pop_batch`), which either takes
+    /// something or reports `Empty` / an error without taking anything.
+    fn take_or_park<T>(
+        &self,
+        parked: bool,
+        mut pop: impl FnMut() -> Result<(T, Option<WakeHook>), RecvError>,
+    ) -> Result<(T, Option<WakeHook>), RecvError> {
         if !parked && self.receiver_parked() {
             return Err(RecvError::Busy);
         }
-        match self.pop_into(dest) {
+        match pop() {
             Err(RecvError::Empty) => {
                 set_flag(&self.cons.0.receiver_parked, true);
                 loop {
@@ -836,7 +858,7 @@ impl<S: AsRef<[Word]>> Ring<S> {
                     if !take_flag(&self.cons.0.armed) {
                         return Err(RecvError::Empty);
                     }
-                    match self.pop_into(dest) {
+                    match pop() {
                         // A drop_oldest producer took the frame meanwhile: arm again.
                         Err(RecvError::Empty) => continue,
                         other => {

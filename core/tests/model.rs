@@ -39,6 +39,12 @@ enum Op {
     Recv {
         buf: usize,
     },
+    /// Resume the current receive operation as a batch (`resume_batch`) into `buf` bytes,
+    /// at most `max` frames.
+    RecvBatch {
+        buf: usize,
+        max: usize,
+    },
     /// A second receive operation tries to start while the first may be parked.
     RecvOther,
     /// Throw into (or close) the current receive operation.
@@ -62,6 +68,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         6 => (any::<u32>(), 0usize..=16).prop_map(|(tag, len)| Op::Push { tag, len }),
         3 => (0usize..=16).prop_map(|buf| Op::TryRecv { buf }),
         3 => (0usize..=16).prop_map(|buf| Op::Recv { buf }),
+        2 => (0usize..=64, 0usize..=4).prop_map(|(buf, max)| Op::RecvBatch { buf, max }),
         1 => Just(Op::RecvOther),
         1 => any::<bool>().prop_map(|throw| Op::CancelRecv { throw }),
         2 => (any::<u32>(), 0usize..=16).prop_map(|(tag, len)| Op::Send { tag, len }),
@@ -69,6 +76,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => Just(Op::Close),
     ]
 }
+
+/// The frames a batch receive took, in order.
+type Batch = Vec<(u32, Vec<u8>)>;
 
 /// The expected channel, per the documented rules.
 struct Model {
@@ -164,6 +174,38 @@ impl Model {
         Some(result)
     }
 
+    /// A batch receive: `None` means Pending; else the frames taken (records of `8 + len`
+    /// bytes, at most `max` of them, 0 counting as 1, stopping before one that does not fit).
+    fn recv_batch(&mut self, buf: usize, max: usize) -> Option<Result<Batch, RecvError>> {
+        let first = match self.queue.front() {
+            Some((_, head)) if 8 + head.len() > buf => Err(RecvError::BufferTooSmall {
+                needed: 8 + head.len(),
+                got: buf,
+            }),
+            Some(_) => Ok(()),
+            None if self.closed => Err(RecvError::Closed),
+            None => {
+                self.recv_parked = true;
+                self.recv_armed = true;
+                return None;
+            }
+        };
+        self.recv_parked = false;
+        self.recv_armed = false;
+        if let Err(e) = first {
+            return Some(Err(e));
+        }
+        let (mut taken, mut used) = (Vec::new(), 0);
+        while let Some((_, head)) = self.queue.front() {
+            if taken.len() == max.max(1) || used + 8 + head.len() > buf {
+                break;
+            }
+            used += 8 + head.len();
+            taken.push(self.pop(usize::MAX).unwrap().unwrap());
+        }
+        Some(Ok(taken))
+    }
+
     fn close(&mut self) {
         self.closed = true;
         // One call of the (shared) hook wakes whatever was parked.
@@ -238,6 +280,26 @@ fn run(capacity: usize, max_frame: usize, overflow: Overflow, ops: &[Op]) {
                             tag,
                             len: data.len(),
                         })
+                    }
+                    Some(Err(err)) => Step::Failed(err),
+                };
+                assert_eq!(step, expected, "step {i}: {op:?}");
+                if step != Step::Pending {
+                    recv_op = RecvOp::new();
+                }
+            }
+            Op::RecvBatch { buf, max } => {
+                let mut dest = vec![0u8; buf];
+                let step = recv_op.resume_batch(&ch, Resume::Send, &mut dest, max);
+                let expected = match m.recv_batch(buf, max) {
+                    None => Step::Pending,
+                    Some(Ok(frames)) => {
+                        let used = frames.iter().map(|(_, d)| 8 + d.len()).sum();
+                        let got: Vec<_> = awaitq_core::batch_frames(&dest[..used])
+                            .map(|(t, p)| (t, p.to_vec()))
+                            .collect();
+                        assert_eq!(got, frames, "step {i}: records");
+                        Step::Ready((frames.len(), used))
                     }
                     Some(Err(err)) => Step::Failed(err),
                 };

@@ -19,11 +19,13 @@ from ._awaitq import (
     ChannelClosed,
     ChannelFull,
     Error,
+    Frames,
     NativeAwaitable,
     ProducerHandle,
     WaitHandle,
     _C_API,
     __version__,
+    frames,
 )
 from ._awaitq import _after_fork_in_child, _at_exit
 
@@ -54,11 +56,13 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "DEFAULT_MAX_FRAME",
     "Error",
+    "Frames",
     "MAX_FRAME_LIMIT",
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
     "get_include",
     "io",
+    "frames",
     "testing",
 ]

@@ -17,12 +17,14 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "DEFAULT_MAX_FRAME",
     "Error",
+    "Frames",
     "MAX_FRAME_LIMIT",
     "NativeAwaitable",
     "ProducerHandle",
     "WaitHandle",
     "get_include",
     "io",
+    "frames",
     "testing",
 ]
 
@@ -90,6 +92,17 @@ class ProducerHandle:
     def close(self) -> None: ...
 
 @final
+class Frames:
+    """The iterator :func:`frames` returns: ``(tag, memoryview)`` per record."""
+
+    def __iter__(self) -> Frames: ...
+    def __next__(self) -> tuple[int, memoryview]: ...
+
+def frames(buf: ReadableBuffer, n: int) -> Frames:
+    """The first ``n`` records ``recv_many_into`` packed into ``buf``, as ``(tag, payload)``
+    with each payload a memoryview into ``buf`` (no copy)."""
+
+@final
 class Channel:
     """A bounded channel of tagged byte frames: native producers push, asyncio awaits."""
 
@@ -100,6 +113,7 @@ class Channel:
     def recv_tagged(self) -> Awaitable[tuple[int, bytes]]: ...
     def recv_into(self, buf: WriteableBuffer) -> Awaitable[int]: ...
     def recv_many(self, n: int) -> Awaitable[list[bytes]]: ...
+    def recv_many_into(self, buf: WriteableBuffer, max: int | None = None) -> Awaitable[int]: ...
     def try_recv(self) -> bytes | None: ...
     def send(self, data: ReadableBuffer, tag: int = 0) -> Awaitable[None]: ...
     def send_nowait(self, data: ReadableBuffer, tag: int = 0) -> None: ...

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use awaitq_core::{Phase, RecvError, RecvOp, Resume, SendOp, Step};
+use awaitq_core::{record_len, Phase, RecvError, RecvOp, Resume, SendOp, Step};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -29,6 +29,9 @@ pub(crate) enum Kind {
     Into,
     /// `recv_many(n)`: a list of 1..=n `bytes`.
     Many(usize),
+    /// `recv_many_into(buf, max)`: the number of records (1..=max) packed into the buffer,
+    /// which is the object's `arg`.
+    ManyInto(usize),
     /// `send(data, tag)`: `None` once queued.
     Send { tag: u32, data: Vec<u8> },
 }
@@ -211,6 +214,27 @@ impl Inner {
                 );
             }
         };
+        if let Kind::ManyInto(max) = self.kind {
+            let Some(buf) = aw.arg.take() else {
+                return Ok(Step::Exhausted);
+            };
+            let shared = &self.shared;
+            let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
+                shared
+                    .staged
+                    .with(py, |st| recv_many_into(py, shared, op, st, dest, max))
+            });
+            drop_now(py, aw.arg.replace(Some(buf)));
+            return match r {
+                Ok(r) => r,
+                Err(f) => {
+                    // The buffer is no longer usable: fail without consuming, and release the
+                    // receiver slot (as `recv_into`).
+                    let _ = op.resume(ch, Resume::Close, &mut []);
+                    Ok(Step::Failed(f))
+                }
+            };
+        }
         if let Kind::Into = self.kind {
             let Some(buf) = aw.arg.take() else {
                 return Ok(Step::Exhausted);
@@ -363,6 +387,52 @@ fn recv_into(
                 Err(e)
             }
         },
+        Err(step) => Ok(step),
+    }
+}
+
+/// Most frames one `recv_many_into` delivers: its count is then one of CPython's preallocated
+/// small ints (-5..=256, documented for `PyLong_FromLong`), so making the result cannot fail
+/// once the frames left the channel, and a batch never needs staging back.
+pub(crate) const MANY_INTO_MAX: usize = 256;
+
+/// `recv_many_into`: frames staged by an earlier failed delivery first (copied into `dest` as
+/// records; this operation then takes nothing from the core), else a batch from the core
+/// straight into `dest`.
+fn recv_many_into(
+    py: Python<'_>,
+    shared: &Shared,
+    op: &mut RecvOp,
+    st: &mut Staged,
+    dest: &mut [u8],
+    max: usize,
+) -> PyResult<Step<Py<PyAny>, Failure>> {
+    let ch = &shared.ch;
+    let max = max.clamp(1, MANY_INTO_MAX);
+    if !st.is_empty() {
+        let _ = op.resume(ch, Resume::Close, &mut []);
+        let (mut used, mut n) = (0, 0);
+        for (tag, payload) in st.iter().take(max) {
+            match awaitq_core::write_record(&mut dest[used..], tag, payload) {
+                Some(k) => (used, n) = (used + k, n + 1),
+                None => break,
+            }
+        }
+        if n == 0 {
+            let needed = st.iter().next().map_or(0, |(_, p)| record_len(p.len()));
+            return Ok(Step::Failed(Failure::Recv(RecvError::BufferTooSmall {
+                needed,
+                got: dest.len(),
+            })));
+        }
+        let value = new_int(py, n)?;
+        st.consume(n);
+        return Ok(Step::Ready(value.unbind()));
+    }
+    match ready(op.resume_batch(ch, Resume::Send, dest, max), |e| {
+        shared.recv_failure(e)
+    }) {
+        Ok((frames, _)) => Ok(Step::Ready(new_int(py, frames)?.unbind())),
         Err(step) => Ok(step),
     }
 }

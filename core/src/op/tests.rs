@@ -423,3 +423,230 @@ fn removing_the_hook_silences_it() {
     ch.push(1, b"a").unwrap();
     assert_eq!(wakes.calls(), 0);
 }
+
+// ---- RecvOp::resume_batch: the waiting batch receive ----
+
+fn records(buf: &[u8]) -> Vec<(u32, Vec<u8>)> {
+    crate::batch_frames(buf)
+        .map(|(t, p)| (t, p.to_vec()))
+        .collect()
+}
+
+#[test]
+fn batch_ready_takes_what_is_queued_up_to_max_in_order() {
+    let (ch, wakes) = channel(8, 8, Overflow::Reject);
+    for i in 0..5u8 {
+        ch.push(u32::from(i), &[i; 3][..usize::from(i % 3)])
+            .unwrap();
+    }
+    let mut buf = [0u8; 128];
+    let mut op = RecvOp::new();
+    let Step::Ready((n, used)) = op.resume_batch(&ch, Resume::Send, &mut buf, 3) else {
+        panic!()
+    };
+    assert_eq!(n, 3);
+    assert_eq!(
+        records(&buf[..used]),
+        vec![(0, vec![]), (1, vec![1]), (2, vec![2, 2])]
+    );
+    assert_eq!(op.phase(), Phase::Finished);
+    // max = usize::MAX: as many as are queued.
+    let mut op = RecvOp::new();
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, usize::MAX),
+        Step::Ready((2, 8 + 8 + 1))
+    );
+    assert_eq!(ch.len(), 0);
+    assert_eq!(wakes.calls(), 0);
+}
+
+#[test]
+fn batch_max_zero_takes_one() {
+    let (ch, _) = channel(4, 8, Overflow::Reject);
+    ch.push(1, b"a").unwrap();
+    ch.push(2, b"b").unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        RecvOp::new().resume_batch(&ch, Resume::Send, &mut buf, 0),
+        Step::Ready((1, 9))
+    );
+    assert_eq!(ch.len(), 1);
+}
+
+#[test]
+fn batch_stops_before_a_record_that_does_not_fit() {
+    let (ch, _) = channel(4, 8, Overflow::Reject);
+    ch.push(1, b"abcd").unwrap();
+    ch.push(2, b"efgh").unwrap();
+    let mut buf = [0u8; 20]; // one 12-byte record fits, not two
+    assert_eq!(
+        RecvOp::new().resume_batch(&ch, Resume::Send, &mut buf, 8),
+        Step::Ready((1, 12))
+    );
+    assert_eq!(ch.len(), 1);
+}
+
+#[test]
+fn batch_buffer_too_small_for_the_head_record_keeps_it() {
+    for parked_first in [false, true] {
+        let (ch, _) = channel(4, 8, Overflow::Reject);
+        let mut op = RecvOp::new();
+        if parked_first {
+            assert_eq!(
+                op.resume_batch(&ch, Resume::Send, &mut [0; 64], 8),
+                Step::Pending
+            );
+        }
+        ch.push(1, b"abcdef").unwrap();
+        assert_eq!(
+            op.resume_batch(&ch, Resume::Send, &mut [0; 13], 8),
+            Step::Failed(RecvError::BufferTooSmall {
+                needed: 14,
+                got: 13
+            })
+        );
+        assert_eq!(op.phase(), Phase::Finished);
+        assert!(!ch.has_parked_receiver());
+        assert_eq!(ch.len(), 1);
+        assert_eq!(ch.stats().received, 0);
+    }
+}
+
+#[test]
+fn batch_parks_when_empty_and_one_wake_delivers_everything_pushed() {
+    let (ch, wakes) = channel(8, 8, Overflow::Reject);
+    let mut buf = [0u8; 128];
+    let mut op = RecvOp::new();
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, 64),
+        Step::Pending
+    );
+    assert!(ch.has_parked_receiver());
+    // A spurious resume parks again, still armed.
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, 64),
+        Step::Pending
+    );
+    for i in 0..4 {
+        ch.push(i, b"xy").unwrap();
+    }
+    assert_eq!(wakes.calls(), 1, "one wake per park");
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, 64),
+        Step::Ready((4, 4 * 10))
+    );
+    assert!(!ch.has_parked_receiver());
+    // Parked in batch form, the next receiver of either form is not Busy.
+    assert_eq!(parked(&ch).phase(), Phase::Parked);
+}
+
+#[test]
+fn batch_closed_only_when_drained() {
+    let (ch, _) = channel(4, 8, Overflow::Reject);
+    ch.push(1, b"x").unwrap();
+    ch.close();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        RecvOp::new().resume_batch(&ch, Resume::Send, &mut buf, 8),
+        Step::Ready((1, 9))
+    );
+    assert_eq!(
+        RecvOp::new().resume_batch(&ch, Resume::Send, &mut buf, 8),
+        Step::Failed(RecvError::Closed)
+    );
+    // Parked, then closed: woken, fails Closed, unparked.
+    let (ch, wakes) = channel(4, 8, Overflow::Reject);
+    let mut op = RecvOp::new();
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, 8),
+        Step::Pending
+    );
+    ch.close();
+    assert_eq!(wakes.calls(), 1);
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut buf, 8),
+        Step::Failed(RecvError::Closed)
+    );
+    assert!(!ch.has_parked_receiver());
+}
+
+#[test]
+fn batch_busy_behind_a_parked_receiver() {
+    let (ch, _) = channel(4, 8, Overflow::Reject);
+    let _first = parked(&ch);
+    ch.push(1, b"x").unwrap();
+    assert_eq!(
+        RecvOp::new().resume_batch(&ch, Resume::Send, &mut [0; 64], 8),
+        Step::Failed(RecvError::Busy)
+    );
+    assert_eq!(ch.len(), 1);
+}
+
+#[test]
+fn batch_throw_and_close_consume_nothing() {
+    for (input, step) in [
+        (Resume::Throw, Step::Rethrow),
+        (Resume::Close, Step::Returned),
+    ] {
+        // Fresh, with frames queued.
+        let (ch, _) = channel(4, 8, Overflow::Reject);
+        ch.push(1, b"x").unwrap();
+        let mut op = RecvOp::new();
+        assert_eq!(op.resume_batch(&ch, input, &mut [0; 64], 8), step);
+        assert_eq!(ch.len(), 1);
+        // Parked, woken, cancelled before the re-check: everything stays queued.
+        let (ch, wakes) = channel(4, 8, Overflow::Reject);
+        let mut op = RecvOp::new();
+        assert_eq!(
+            op.resume_batch(&ch, Resume::Send, &mut [0; 64], 8),
+            Step::Pending
+        );
+        ch.push(2, b"y").unwrap();
+        ch.push(3, b"z").unwrap();
+        assert_eq!(wakes.calls(), 1);
+        assert_eq!(op.resume_batch(&ch, input, &mut [0; 64], 8), step);
+        assert_eq!(op.phase(), Phase::Finished);
+        assert!(!ch.has_parked_receiver());
+        assert_eq!(ch.len(), 2);
+        assert_eq!(ch.stats().received, 0);
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            RecvOp::new().resume_batch(&ch, Resume::Send, &mut buf, 8),
+            Step::Ready((2, 18))
+        );
+        assert_eq!(
+            records(&buf[..18]),
+            vec![(2, b"y".to_vec()), (3, b"z".to_vec())]
+        );
+    }
+}
+
+#[test]
+fn batch_finished_cells_touch_nothing() {
+    let (ch, _) = channel(4, 8, Overflow::Reject);
+    ch.push(1, b"x").unwrap();
+    let mut op = RecvOp::new();
+    assert!(matches!(
+        op.resume_batch(&ch, Resume::Send, &mut [0; 64], 8),
+        Step::Ready(_)
+    ));
+    ch.push(2, b"y").unwrap();
+    assert_eq!(
+        op.resume_batch(&ch, Resume::Send, &mut [0; 64], 8),
+        Step::Exhausted
+    );
+    assert_eq!(ch.len(), 1);
+}
+
+#[test]
+fn batch_records_reject_truncation() {
+    let mut buf = [0u8; 20];
+    crate::batch::write_header(&mut buf[..8], 7, 3);
+    buf[8..11].copy_from_slice(b"abc");
+    crate::batch::write_header(&mut buf[11..19], 8, 5); // claims 5 bytes, 1 left
+    let got: Vec<_> = crate::batch_records(&buf).collect();
+    assert_eq!(got, vec![(7, 8, 3)]);
+    // A huge length does not overflow.
+    crate::batch::write_header(&mut buf[..8], 1, u32::MAX);
+    assert_eq!(crate::batch_records(&buf).count(), 0);
+}
