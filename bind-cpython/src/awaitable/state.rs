@@ -214,36 +214,16 @@ impl Inner {
                 );
             }
         };
-        if let Kind::ManyInto(max) = self.kind {
+        if let Kind::Into | Kind::ManyInto(_) = self.kind {
             let Some(buf) = aw.arg.take() else {
                 return Ok(Step::Exhausted);
             };
-            let shared = &self.shared;
+            let (shared, kind) = (&self.shared, &self.kind);
             let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
-                shared
-                    .staged
-                    .with(py, |st| recv_many_into(py, shared, op, st, dest, max))
-            });
-            drop_now(py, aw.arg.replace(Some(buf)));
-            return match r {
-                Ok(r) => r,
-                Err(f) => {
-                    // The buffer is no longer usable: fail without consuming, and release the
-                    // receiver slot (as `recv_into`).
-                    let _ = op.resume(ch, Resume::Close, &mut []);
-                    Ok(Step::Failed(f))
-                }
-            };
-        }
-        if let Kind::Into = self.kind {
-            let Some(buf) = aw.arg.take() else {
-                return Ok(Step::Exhausted);
-            };
-            let shared = &self.shared;
-            let r = buffer::with_writable(buf.bind(py), "buf", |dest| {
-                shared
-                    .staged
-                    .with(py, |st| recv_into(py, shared, op, st, dest))
+                shared.staged.with(py, |st| match *kind {
+                    Kind::ManyInto(max) => recv_many_into(py, shared, op, st, dest, max),
+                    _ => recv_into(py, shared, op, st, dest),
+                })
             });
             drop_now(py, aw.arg.replace(Some(buf)));
             return match r {
