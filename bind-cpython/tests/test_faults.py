@@ -10,8 +10,22 @@ the channel still works.
 
 import asyncio
 import gc
+import sys
 
 import pytest
+
+# Known gap, CPython 3.12 to 3.14 only: there `await` reaches a non-generator awaitable through
+# tp_iternext, so a completed receive hands its value over by raising StopIteration(value),
+# which allocates *after* the frame left the channel and its staging; when that allocation
+# fails the frame is lost. (3.11 and 3.15 take am_send, which returns the value without
+# allocating.) strict: the day the hand-over is fixed, these start passing and must be unmarked.
+STOPITERATION_HANDOVER_GAP = pytest.mark.xfail(
+    (3, 12) <= sys.version_info[:2] < (3, 15),
+    reason="3.12-3.14: the StopIteration that carries the value is allocated after the frame "
+    "was taken (known gap, bind-cpython/README.md)",
+    strict=True,
+)
+
 
 import awaitq
 
@@ -106,6 +120,7 @@ def setup_frames():
     return filled(), list(FRAMES)
 
 
+@STOPITERATION_HANDOVER_GAP
 @pytest.mark.parametrize(
     "name,aw_fn,delivered",
     [
@@ -125,6 +140,7 @@ def test_allocation_failure_on_try_recv_loses_nothing():
     assert failures > 0
 
 
+@STOPITERATION_HANDOVER_GAP
 def test_allocation_failure_on_recv_into_loses_nothing():
     buf = bytearray(512)
 
@@ -183,6 +199,7 @@ def test_allocation_failure_on_send_queues_once_or_not_at_all():
     assert sent
 
 
+@STOPITERATION_HANDOVER_GAP
 def test_allocation_failure_on_close_and_async_for():
     def setup():
         ch = filled()
