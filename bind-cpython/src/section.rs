@@ -65,6 +65,7 @@ impl SpinLock {
     }
 
     /// Frees the lock whoever holds it: only for a fork child, where the holder does not exist.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn reset(&self) {
         self.owner.store(0, Ordering::Relaxed);
     }
@@ -83,11 +84,17 @@ mod imp {
 
     static LOCK: SpinLock = SpinLock::new();
 
+    #[cfg(unix)]
     extern "C" fn reset_in_child() {
         LOCK.reset();
     }
 
+    /// Windows has no fork: nothing to register.
+    #[cfg(not(unix))]
+    pub(crate) fn install_fork_handler() {}
+
     /// Registers the fork handler that frees the lock in a child (once per process).
+    #[cfg(unix)]
     pub(crate) fn install_fork_handler() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
