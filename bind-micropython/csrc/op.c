@@ -297,7 +297,9 @@ static mp_obj_t step(awaitq_mp_op_obj_t *self) {
             if (self->kind == AWAITQ_MP_SEND) {
                 return mp_const_none;
             }
-            if (self->kind != AWAITQ_MP_RECV_INTO) {
+            // recv_into and recv_many_into took their frames straight into the caller's
+            // buffer (the value is a small int: nothing to stage); the others into ch->staged.
+            if (self->kind != AWAITQ_MP_RECV_INTO && self->kind != AWAITQ_MP_RECV_MANY_INTO) {
                 ch->staged_tag = frame.tag;
                 ch->staged_len = frame.len;
             }
