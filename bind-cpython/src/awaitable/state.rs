@@ -253,6 +253,17 @@ impl Inner {
         shared.staged.with(py, |st| {
             if st.is_empty() {
                 match op.resume(ch, Resume::Send, st.landing()) {
+                    // `recv()` / `__anext__`: the bytes straight from the landing area; the
+                    // frame is staged (its record header written) only if they cannot be made.
+                    Step::Ready(frame) if container.is_none() => {
+                        return match new_bytes(py, st.landed_payload(frame.len)) {
+                            Ok(value) => Ok(Step::Ready(value.unbind())),
+                            Err(e) => {
+                                st.landed(frame.tag, frame.len);
+                                Err(e)
+                            }
+                        };
+                    }
                     Step::Ready(frame) => st.landed(frame.tag, frame.len),
                     // Closed by a native reader's error: raised, even from `async for`.
                     Step::Failed(e @ RecvError::Closed) if shared.has_close_error() => {
