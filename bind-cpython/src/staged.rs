@@ -81,6 +81,14 @@ impl Staged {
         &mut self.buf[SLOT_HEADER..]
     }
 
+    /// The first `len` bytes of [`landing`](Self::landing): a frame that just arrived there,
+    /// read before (or instead of) staging it with [`landed`](Self::landed).
+    #[inline]
+    pub(crate) fn landed_payload(&self, len: usize) -> &[u8] {
+        debug_assert!(self.is_empty());
+        &self.buf[SLOT_HEADER..SLOT_HEADER + len]
+    }
+
     /// The frame written into [`landing`](Self::landing) is staged.
     pub(crate) fn landed(&mut self, tag: u32, len: usize) {
         self.buf[..4].copy_from_slice(&tag.to_le_bytes());

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use awaitq_core::{record_len, Phase, RecvError, RecvOp, Resume, SendOp, Step};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use super::AwaitObject;
 use crate::buffer;
@@ -253,6 +252,17 @@ impl Inner {
         shared.staged.with(py, |st| {
             if st.is_empty() {
                 match op.resume(ch, Resume::Send, st.landing()) {
+                    // `recv()` / `__anext__`: the bytes straight from the landing area; the
+                    // frame is staged (its record header written) only if they cannot be made.
+                    Step::Ready(frame) if container.is_none() => {
+                        return match new_bytes(py, st.landed_payload(frame.len)) {
+                            Ok(value) => Ok(Step::Ready(value.unbind())),
+                            Err(e) => {
+                                st.landed(frame.tag, frame.len);
+                                Err(e)
+                            }
+                        };
+                    }
                     Step::Ready(frame) => st.landed(frame.tag, frame.len),
                     // Closed by a native reader's error: raised, even from `async for`.
                     Step::Failed(e @ RecvError::Closed) if shared.has_close_error() => {
@@ -418,12 +428,19 @@ fn recv_many_into(
 }
 
 /// `bytes(payload)`, or `MemoryError` (never a panic).
+/// One CPython call that copies `payload` (`PyBytes::new_with` would also zero the buffer and
+/// look it up with `PyBytes_AsString` first; `PyBytes::new` panics on failure).
 pub(crate) fn new_bytes<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    PyBytes::new_with(py, payload.len(), |b| {
-        b.copy_from_slice(payload);
-        Ok(())
-    })
-    .map(Bound::into_any)
+    // A slice is never longer than isize::MAX bytes, so the length fits a Py_ssize_t.
+    let len = payload.len() as ffi::Py_ssize_t;
+    // SAFETY: attached; `payload` is valid for `len` bytes, which CPython copies before
+    // returning; the result is a new reference or NULL with an error set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyBytes_FromStringAndSize(payload.as_ptr().cast(), len),
+        )
+    }
 }
 
 /// `int(n)`, or `MemoryError` (never a panic).
