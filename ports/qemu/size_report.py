@@ -14,7 +14,11 @@ Not counted (not attributable in a map): awaitq's interned strings in MicroPytho
 and its entry in the module table, a few hundred bytes; and the board's isrbus test module,
 reported on its own line. Flash = text + data (data's initial values live in flash);
 RAM = data + bss, static only: channels live on the MicroPython heap.
-Exits non-zero if --limit-text is given and awaitq's text exceeds it.
+Exits non-zero if --limit-text is given and awaitq's text exceeds it: with --baseline, the real
+cost (the whole-firmware difference below) is what is held to the limit, since the attributed
+total also counts soft-float helpers MicroPython's own math module calls (seen: __divsf3,
+__addsf3, __mulsf3 resolved from our archive's compiler_builtins instead of libgcc); without a
+baseline, the attributed total.
 
 --baseline also prints the whole-firmware difference (arm-none-eabi-size) between FIRMWARE.elf
 and the same board built without awaitq. That difference is the real cost and can be SMALLER
@@ -133,16 +137,19 @@ def main():
     print("flash (text+data): %d bytes = %.1f KiB; static RAM (data+bss): %d bytes"
           % (total["text"] + total["data"], (total["text"] + total["data"]) / 1024,
              total["data"] + total["bss"]))
+    held = ("attributed", total["text"])
     if baseline:
         plain, fw = (elf_size(p) for p in baseline)
         isr = groups.get("board:isrbus", {"text": 0, "data": 0, "bss": 0})
+        delta = {k: fw[k] - plain[k] - isr[k] for k in ("text", "data", "bss")}
         print("whole firmware vs the board without awaitq (isrbus excluded): text %+d, data %+d, bss %+d"
-              % (fw["text"] - plain["text"] - isr["text"], fw["data"] - plain["data"] - isr["data"],
-                 fw["bss"] - plain["bss"] - isr["bss"]))
+              % (delta["text"], delta["data"], delta["bss"]))
+        held = ("whole-firmware", delta["text"])
     if limit is not None:
-        verdict = "within" if total["text"] <= limit else "OVER"
-        print("text %d vs target %d bytes: %s" % (total["text"], limit, verdict))
-        if total["text"] > limit:
+        verdict = "within" if held[1] <= limit else "OVER"
+        print("text %d (%s) vs target %d bytes: %s; attributed total %d"
+              % (held[1], held[0], limit, verdict, total["text"]))
+        if held[1] > limit:
             sys.exit(1)
 
 
